@@ -1,0 +1,7 @@
+//! WEFT compatibility: `weft-runtime <app_id> <session_id>`, for a WEFT
+//! supervisor's `WEFT_RUNTIME_BIN`. Behaves as `weft run --ready <app_id>`.
+
+fn main() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    std::process::exit(weft::cli::weft_runtime_main(args));
+}

@@ -1,0 +1,382 @@
+//! Capability groups: the table from each WASI group a manifest can grant to
+//! the interfaces it links, the per-app linker built from the granted groups
+//! only, and the import pre-check that refuses an ungranted import by name.
+//!
+//! | group             | interfaces linked                                                   |
+//! |-------------------|---------------------------------------------------------------------|
+//! | `wasi:io`         | `error`, `poll`, `streams`                                          |
+//! | `wasi:cli`        | `environment`, `exit`, `stdin`, `stdout`, `stderr`, `terminal-*`    |
+//! | `wasi:clocks`     | `wall-clock`, `monotonic-clock`                                     |
+//! | `wasi:filesystem` | `types`, `preopens`                                                 |
+//! | `wasi:random`     | `random`, `insecure`, `insecure-seed`                               |
+//! | `wasi:sockets`    | `network`, `instance-network`, `tcp`, `tcp-create-socket`, `udp`,   |
+//! |                   | `udp-create-socket`, `ip-name-lookup`                               |
+//! | `wasi:http`       | `types`, `outgoing-handler`                                         |
+//!
+//! Granting a group grants the interfaces, not the resources behind them: the
+//! files a guest sees are its mounts, the sockets it may use are none until an
+//! allow-list exists, and so on (see `wasi_config`).
+
+use std::fmt;
+
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, HasData, Linker, ResourceTable};
+use wasmtime::Engine;
+use wasmtime_wasi::cli::WasiCli;
+use wasmtime_wasi::clocks::WasiClocks;
+use wasmtime_wasi::filesystem::WasiFilesystem;
+use wasmtime_wasi::p2::bindings as wasi;
+use wasmtime_wasi::random::WasiRandom;
+use wasmtime_wasi::sockets::WasiSockets;
+use wasmtime_wasi::WasiView;
+use wasmtime_wasi_http::WasiHttp;
+use wasmtime_wasi_http::p2::bindings as wasi_http;
+
+use crate::wasi_config::InstanceState;
+use crate::{Error, ErrorKind, Result};
+
+/// A WASI group that a manifest can list in `imports`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Group {
+    Io,
+    Cli,
+    Clocks,
+    Filesystem,
+    Random,
+    Sockets,
+    Http,
+}
+
+impl Group {
+    pub const ALL: [Group; 7] = [
+        Group::Io,
+        Group::Cli,
+        Group::Clocks,
+        Group::Filesystem,
+        Group::Random,
+        Group::Sockets,
+        Group::Http,
+    ];
+
+    /// The group's name as a manifest writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Group::Io => "wasi:io",
+            Group::Cli => "wasi:cli",
+            Group::Clocks => "wasi:clocks",
+            Group::Filesystem => "wasi:filesystem",
+            Group::Random => "wasi:random",
+            Group::Sockets => "wasi:sockets",
+            Group::Http => "wasi:http",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Group> {
+        Group::ALL.into_iter().find(|g| g.name() == name)
+    }
+
+    /// The interfaces the group links, without package versions.
+    pub fn interfaces(self) -> &'static [&'static str] {
+        match self {
+            Group::Io => &["wasi:io/error", "wasi:io/poll", "wasi:io/streams"],
+            Group::Cli => &[
+                "wasi:cli/environment",
+                "wasi:cli/exit",
+                "wasi:cli/stdin",
+                "wasi:cli/stdout",
+                "wasi:cli/stderr",
+                "wasi:cli/terminal-input",
+                "wasi:cli/terminal-output",
+                "wasi:cli/terminal-stdin",
+                "wasi:cli/terminal-stdout",
+                "wasi:cli/terminal-stderr",
+            ],
+            Group::Clocks => &["wasi:clocks/wall-clock", "wasi:clocks/monotonic-clock"],
+            Group::Filesystem => &["wasi:filesystem/types", "wasi:filesystem/preopens"],
+            Group::Random => &[
+                "wasi:random/random",
+                "wasi:random/insecure",
+                "wasi:random/insecure-seed",
+            ],
+            Group::Sockets => &[
+                "wasi:sockets/network",
+                "wasi:sockets/instance-network",
+                "wasi:sockets/tcp",
+                "wasi:sockets/tcp-create-socket",
+                "wasi:sockets/udp",
+                "wasi:sockets/udp-create-socket",
+                "wasi:sockets/ip-name-lookup",
+            ],
+            Group::Http => &["wasi:http/types", "wasi:http/outgoing-handler"],
+        }
+    }
+
+    /// The group that links an interface (given without its version), if any.
+    pub fn granting(interface: &str) -> Option<Group> {
+        Group::ALL
+            .into_iter()
+            .find(|g| g.interfaces().contains(&interface))
+    }
+
+    /// Adds the group's interfaces to the linker, each with its own
+    /// wasmtime-wasi or wasmtime-wasi-http `add_to_linker` call.
+    fn link(self, l: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
+        type T = InstanceState;
+        match self {
+            Group::Io => {
+                use wasmtime_wasi_io::bindings::wasi::io;
+                io::error::add_to_linker::<T, Io>(l, |t| t.ctx().table)?;
+                io::poll::add_to_linker::<T, Io>(l, |t| t.ctx().table)?;
+                io::streams::add_to_linker::<T, Io>(l, |t| t.ctx().table)?;
+            }
+            Group::Cli => {
+                use wasi::cli;
+                cli::environment::add_to_linker::<T, WasiCli>(l, T::cli)?;
+                cli::exit::add_to_linker::<T, WasiCli>(l, T::cli)?;
+                cli::stdin::add_to_linker::<T, WasiCli>(l, T::cli)?;
+                cli::stdout::add_to_linker::<T, WasiCli>(l, T::cli)?;
+                cli::stderr::add_to_linker::<T, WasiCli>(l, T::cli)?;
+                cli::terminal_input::add_to_linker::<T, WasiCli>(l, T::cli)?;
+                cli::terminal_output::add_to_linker::<T, WasiCli>(l, T::cli)?;
+                cli::terminal_stdin::add_to_linker::<T, WasiCli>(l, T::cli)?;
+                cli::terminal_stdout::add_to_linker::<T, WasiCli>(l, T::cli)?;
+                cli::terminal_stderr::add_to_linker::<T, WasiCli>(l, T::cli)?;
+            }
+            Group::Clocks => {
+                use wasi::clocks;
+                clocks::wall_clock::add_to_linker::<T, WasiClocks>(l, T::clocks)?;
+                clocks::monotonic_clock::add_to_linker::<T, WasiClocks>(l, T::clocks)?;
+            }
+            Group::Filesystem => {
+                use wasi::filesystem;
+                filesystem::types::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)?;
+                filesystem::preopens::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)?;
+            }
+            Group::Random => {
+                use wasi::random;
+                random::random::add_to_linker::<T, WasiRandom>(l, T::random)?;
+                random::insecure::add_to_linker::<T, WasiRandom>(l, T::random)?;
+                random::insecure_seed::add_to_linker::<T, WasiRandom>(l, T::random)?;
+            }
+            Group::Sockets => {
+                use wasi::sockets;
+                let options = wasi::LinkOptions::default();
+                sockets::network::add_to_linker::<T, WasiSockets>(l, &(&options).into(), T::sockets)?;
+                sockets::instance_network::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
+                sockets::tcp::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
+                sockets::tcp_create_socket::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
+                sockets::udp::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
+                sockets::udp_create_socket::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
+                sockets::ip_name_lookup::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
+            }
+            Group::Http => {
+                use wasmtime_wasi_http::WasiHttpView;
+                let options = wasi_http::LinkOptions::default();
+                wasi_http::http::types::add_to_linker::<T, WasiHttp>(l, &(&options).into(), T::http)?;
+                wasi_http::http::outgoing_handler::add_to_linker::<T, WasiHttp>(l, T::http)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Display for Group {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// `wasi:io` reaches only the store's resource table.
+struct Io;
+
+impl HasData for Io {
+    type Data<'a> = &'a mut ResourceTable;
+}
+
+/// The set of groups an app is granted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapabilitySet {
+    groups: Vec<Group>,
+}
+
+impl CapabilitySet {
+    pub fn new(groups: &[Group]) -> Self {
+        CapabilitySet {
+            groups: groups.to_vec(),
+        }
+    }
+
+    pub fn contains(&self, group: Group) -> bool {
+        self.groups.contains(&group)
+    }
+
+    pub fn groups(&self) -> &[Group] {
+        &self.groups
+    }
+
+    /// A linker with exactly the granted groups' interfaces, plus the hosts
+    /// weft itself provides to every app.
+    pub fn linker(&self, engine: &Engine) -> Result<Linker<InstanceState>> {
+        let mut linker = Linker::new(engine);
+        for group in &self.groups {
+            group.link(&mut linker).map_err(|err| {
+                Error::internal(format!("cannot link the {group} group")).caused_by_wasmtime(&err)
+            })?;
+        }
+        Ok(linker)
+    }
+}
+
+/// One import of a component, classified against the groups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Import {
+    /// The full name, with version: `wasi:cli/stdout@0.2.3`.
+    pub name: String,
+    /// The group that grants it, or `None` when no group does.
+    pub group: Option<Group>,
+}
+
+/// Lists a component's imports with the group that grants each.
+pub fn imports_of(component: &Component, engine: &Engine) -> Vec<Import> {
+    component
+        .component_type()
+        .imports(engine)
+        .map(|(name, _item): (&str, ComponentItem)| Import {
+            name: name.to_string(),
+            group: Group::granting(unversioned(name)),
+        })
+        .collect()
+}
+
+/// `wasi:cli/stdout@0.2.3` → `wasi:cli/stdout`.
+pub fn unversioned(name: &str) -> &str {
+    name.split_once('@').map_or(name, |(base, _)| base)
+}
+
+/// The pre-check: every import must be granted. On failure the message names
+/// the interface, the group that grants it and the manifest line to add.
+pub fn check_imports(
+    imports: &[Import],
+    granted: &CapabilitySet,
+    manifest: &std::path::Path,
+) -> Result<()> {
+    let mut missing_groups: Vec<Group> = Vec::new();
+    let mut first_missing: Option<&Import> = None;
+    for import in imports {
+        match import.group {
+            Some(group) if granted.contains(group) => {}
+            Some(group) => {
+                if !missing_groups.contains(&group) {
+                    missing_groups.push(group);
+                }
+                first_missing.get_or_insert(import);
+            }
+            None => {
+                return Err(Error::new(
+                    ErrorKind::Capability,
+                    format!(
+                        "the app imports `{}`, which no weft capability group provides; weft links only {}, so rebuild the app without that import",
+                        import.name,
+                        Group::ALL.map(|g| g.name()).join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(import) = first_missing {
+        let group = import.group.expect("missing imports have a group");
+        let mut needed: Vec<&str> = granted.groups().iter().map(|g| g.name()).collect();
+        needed.extend(missing_groups.iter().map(|g| g.name()));
+        let others = if missing_groups.len() > 1 {
+            format!(
+                " (it also needs {})",
+                missing_groups[1..]
+                    .iter()
+                    .map(|g| g.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        } else {
+            String::new()
+        };
+        return Err(Error::new(
+            ErrorKind::Capability,
+            format!(
+                "the app imports `{}`, but its manifest does not grant the {} group{}; to allow it, set `imports = [{}]` under [runtime] in {}",
+                import.name,
+                group,
+                others,
+                needed
+                    .iter()
+                    .map(|n| format!("\"{n}\""))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                manifest.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_interface_belongs_to_exactly_one_group() {
+        let mut seen = std::collections::HashSet::new();
+        for group in Group::ALL {
+            for interface in group.interfaces() {
+                assert!(seen.insert(*interface), "{interface} is in two groups");
+                assert_eq!(Group::granting(interface), Some(group));
+                assert!(interface.starts_with(group.name()));
+            }
+        }
+    }
+
+    fn import(name: &str) -> Import {
+        Import {
+            name: name.to_string(),
+            group: Group::granting(unversioned(name)),
+        }
+    }
+
+    #[test]
+    fn missing_group_names_interface_group_and_line() {
+        let imports = vec![
+            import("wasi:cli/stdout@0.2.3"),
+            import("wasi:filesystem/preopens@0.2.3"),
+        ];
+        let granted = CapabilitySet::new(&[Group::Cli]);
+        let err = check_imports(&imports, &granted, std::path::Path::new("app/wapp.toml"))
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Capability);
+        let message = err.message();
+        assert!(message.contains("`wasi:filesystem/preopens@0.2.3`"), "{message}");
+        assert!(message.contains("wasi:filesystem group"), "{message}");
+        assert!(
+            message.contains("imports = [\"wasi:cli\", \"wasi:filesystem\"]"),
+            "{message}"
+        );
+        assert!(message.contains("app/wapp.toml"), "{message}");
+    }
+
+    #[test]
+    fn unknown_interfaces_are_refused() {
+        let imports = vec![import("acme:gpu/compute@1.0.0")];
+        let err = check_imports(&imports, &CapabilitySet::new(&Group::ALL), std::path::Path::new("x"))
+            .unwrap_err();
+        assert!(err.message().contains("acme:gpu/compute@1.0.0"));
+    }
+
+    #[test]
+    fn granted_imports_pass() {
+        let imports = vec![import("wasi:cli/stdout@0.2.0"), import("wasi:io/streams@0.2.12")];
+        check_imports(
+            &imports,
+            &CapabilitySet::new(&[Group::Cli, Group::Io]),
+            std::path::Path::new("x"),
+        )
+        .unwrap();
+    }
+}

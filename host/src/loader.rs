@@ -1,0 +1,184 @@
+//! Verified wasm bytes → a compiled [`Component`]: tells components from core
+//! modules, turns a preview1 core module that exports `_start` into a
+//! component with the preview1 command adapter, and compiles.
+//!
+//! Preview1 programs expect `proc_exit(n)` to end the process with status n,
+//! but the stock command adapter reports every non-zero status as
+//! `exit(err)`, that is 1. So before adapting, the module's
+//! `wasi_snapshot_preview1.proc_exit` import is routed to weft's own
+//! `weft:preview1/exit` interface, which the host implements by ending the
+//! instance with exactly that status.
+
+use std::borrow::Cow;
+use std::path::Path;
+
+use wasm_encoder::reencode::{self, Reencode, RoundtripReencoder};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+use wasmparser::{Parser, Payload};
+use wit_component::{ComponentEncoder, StringEncoding};
+
+use crate::{Error, Result};
+
+/// What the package's wasm file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WasmKind {
+    Component,
+    CoreModule,
+}
+
+/// The interface that adapted core modules import for `proc_exit`.
+pub const PREVIEW1_EXIT_INTERFACE: &str = "weft:preview1/exit@0.1.0";
+
+const PREVIEW1_EXIT_WIT: &str = r#"
+package weft:preview1@0.1.0;
+
+/// How an adapted preview1 module ends with an exact status.
+interface exit {
+  /// Ends the instance with `code` as its exit status.
+  exit: func(code: u32);
+}
+
+world adapted {
+  import exit;
+}
+"#;
+
+/// Tells a component from a core module by the header, before any parsing.
+pub fn kind_of(bytes: &[u8], path: &Path) -> Result<WasmKind> {
+    if Parser::is_component(bytes) {
+        Ok(WasmKind::Component)
+    } else if Parser::is_core_wasm(bytes) {
+        Ok(WasmKind::CoreModule)
+    } else if bytes.is_empty() {
+        Err(Error::package(format!(
+            "module {} is empty; build the app and point `runtime.module` at its .wasm file",
+            path.display()
+        )))
+    } else {
+        Err(Error::package(format!(
+            "module {} is not WebAssembly (it does not start with the wasm magic bytes and a known version); point `runtime.module` at a component or a core module",
+            path.display()
+        )))
+    }
+}
+
+/// Turns a preview1 core module into a command component. The module must
+/// export a function `_start`.
+pub fn adapt_core_module(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
+    let invalid = |err: &dyn std::fmt::Display| {
+        Error::package(format!(
+            "module {} is not a valid core module: {err}; rebuild it",
+            path.display()
+        ))
+    };
+
+    let mut has_start = false;
+    for payload in Parser::new(0).parse_all(bytes) {
+        if let Payload::ExportSection(exports) = payload.map_err(|e| invalid(&e))? {
+            for export in exports {
+                let export = export.map_err(|e| invalid(&e))?;
+                if export.name == "_start" && export.kind == wasmparser::ExternalKind::Func {
+                    has_start = true;
+                }
+            }
+        }
+    }
+    if !has_start {
+        return Err(Error::package(format!(
+            "core module {} does not export `_start`, so it is not a command weft can run; build it as a preview1 command (a `main` for wasm32-wasip1), or package a component instead",
+            path.display()
+        )));
+    }
+
+    let mut module = route_proc_exit(bytes).map_err(|e| invalid(&e))?;
+
+    let mut resolve = wit_parser::Resolve::default();
+    let package = resolve
+        .push_str("weft-preview1-exit.wit", PREVIEW1_EXIT_WIT)
+        .map_err(|err| Error::internal("weft's preview1 exit interface does not parse").caused_by_anyhow(&err))?;
+    let world = resolve
+        .select_world(&[package], Some("adapted"))
+        .map_err(|err| Error::internal("weft's preview1 exit world is missing").caused_by_anyhow(&err))?;
+    wit_component::embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8)
+        .map_err(|err| Error::internal("cannot describe the preview1 exit import").caused_by_anyhow(&err))?;
+
+    let adapter = wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER;
+    let name = wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME;
+    ComponentEncoder::default()
+        .validate(true)
+        .module(&module)
+        .and_then(|encoder| encoder.adapter(name, adapter))
+        .and_then(|mut encoder| encoder.encode())
+        .map_err(|err| {
+            Error::package(format!(
+                "core module {} cannot be adapted to a component with the preview1 command adapter; it may import functions that are not part of wasi_snapshot_preview1",
+                path.display()
+            ))
+            .caused_by_anyhow(&err)
+        })
+}
+
+/// Re-encodes a core module with `wasi_snapshot_preview1.proc_exit` imported
+/// from [`PREVIEW1_EXIT_INTERFACE`] instead.
+fn route_proc_exit(bytes: &[u8]) -> std::result::Result<Vec<u8>, reencode::Error> {
+    struct Router;
+    impl Reencode for Router {
+        type Error = std::convert::Infallible;
+
+        fn parse_imports(
+            &mut self,
+            section: &mut wasm_encoder::ImportSection,
+            imports: wasmparser::Imports<'_>,
+        ) -> std::result::Result<(), reencode::Error<Self::Error>> {
+            let mut single = |module: &str, name: &str, ty: wasmparser::TypeRef| {
+                let ty = RoundtripReencoder.entity_type(ty).map_err(|e| match e {
+                    reencode::Error::ParseError(p) => reencode::Error::ParseError(p),
+                    other => reencode::Error::ParseError(wasmparser::BinaryReaderError::new(
+                        other.to_string(),
+                        0,
+                    )),
+                })?;
+                let (module, name) = if module == "wasi_snapshot_preview1" && name == "proc_exit" {
+                    (Cow::Borrowed(PREVIEW1_EXIT_INTERFACE), Cow::Borrowed("exit"))
+                } else {
+                    (Cow::Borrowed(module), Cow::Borrowed(name))
+                };
+                section.import(&module, &name, ty);
+                Ok(())
+            };
+            match imports {
+                wasmparser::Imports::Single(_, import) => {
+                    single(import.module, import.name, import.ty)?
+                }
+                wasmparser::Imports::Compact1 { module, items } => {
+                    for item in items {
+                        let item = item?;
+                        single(module, item.name, item.ty)?;
+                    }
+                }
+                wasmparser::Imports::Compact2 { module, ty, names } => {
+                    for name in names {
+                        single(module, name?, ty)?;
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+
+    let mut module = wasm_encoder::Module::new();
+    Router.parse_core_module(&mut module, Parser::new(0), bytes)?;
+    Ok(module.finish())
+}
+
+/// Compiles a component (Cranelift), with errors that name the file.
+pub fn compile(engine: &Engine, bytes: &[u8], path: &Path) -> Result<Component> {
+    Component::new(engine, bytes).map_err(|err| {
+        Error::package(format!(
+            "module {} is not a valid component and cannot be compiled; rebuild it with a current toolchain",
+            path.display()
+        ))
+        .caused_by_wasmtime(&err)
+    })
+}

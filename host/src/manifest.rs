@@ -1,0 +1,751 @@
+//! The `wapp.toml` schema and its validation: manifest text → [`Manifest`], or
+//! a [`ManifestError`] that names the file, line, column and field.
+//!
+//! Parsing is strict: unknown fields are errors, and every value is checked
+//! here, before any path is built from it or any capability is linked. The
+//! same validation serves `weft check` and `weft run`.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::capabilities::Group;
+use crate::store::AppId;
+
+/// A validated manifest.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub id: AppId,
+    pub name: String,
+    pub version: String,
+    pub description: Option<String>,
+    pub author: Option<String>,
+    /// The wasm file, relative to the package directory.
+    pub module: PathBuf,
+    /// The pinned sha256 of the wasm file, as 32 bytes.
+    pub hash: [u8; 32],
+    pub method: Option<String>,
+    /// The WASI groups the app may import, in manifest order.
+    pub imports: Vec<Group>,
+    pub wasi: WasiSettings,
+    pub command: Option<Command>,
+    pub ui: Option<Ui>,
+}
+
+/// `[runtime.wasi]`.
+#[derive(Debug, Clone, Default)]
+pub struct WasiSettings {
+    pub args: Vec<String>,
+    pub cwd: Option<String>,
+    pub env: Vec<EnvVar>,
+    pub mounts: Vec<Mount>,
+}
+
+/// One entry of `[runtime.wasi] env`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvVar {
+    pub name: String,
+    pub source: EnvSource,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvSource {
+    /// A fixed value from the manifest.
+    Value(String),
+    /// Copied from the host's variable of this name; when it is unset the
+    /// variable is left out, unless `required`, which makes that an error.
+    Host { var: String, required: bool },
+}
+
+/// One entry of `[runtime.wasi] mounts`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    /// As written in the manifest: relative to the package unless absolute.
+    pub host: PathBuf,
+    pub guest: String,
+    pub read_only: bool,
+}
+
+/// `[command]`: the app as a named command.
+#[derive(Debug, Clone)]
+pub struct Command {
+    pub name: String,
+    pub short: Option<String>,
+}
+
+/// `[ui]`.
+#[derive(Debug, Clone)]
+pub struct Ui {
+    pub entry: String,
+}
+
+/// A manifest that cannot be used, with where and why.
+#[derive(Debug, Clone)]
+pub struct ManifestError {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    /// The dotted path of the field, such as `runtime.wasi.cwd`.
+    pub field: String,
+    pub message: String,
+}
+
+impl fmt::Display for ManifestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid manifest {}:{}:{}: field `{}`: {}",
+            self.file.display(),
+            self.line,
+            self.column,
+            self.field,
+            self.message
+        )
+    }
+}
+
+impl std::error::Error for ManifestError {}
+
+// ---- the schema as written -------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawManifest {
+    package: Spanned<RawPackage>,
+    runtime: Spanned<RawRuntime>,
+    command: Option<Spanned<RawCommand>>,
+    ui: Option<RawUi>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPackage {
+    id: Spanned<String>,
+    name: Spanned<String>,
+    version: Spanned<String>,
+    description: Option<String>,
+    author: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRuntime {
+    module: Spanned<String>,
+    hash: Spanned<String>,
+    method: Option<Spanned<String>>,
+    #[serde(default)]
+    imports: Vec<Spanned<String>>,
+    #[serde(default)]
+    wasi: RawWasi,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawWasi {
+    #[serde(default)]
+    args: Vec<String>,
+    cwd: Option<Spanned<String>>,
+    #[serde(default)]
+    env: Vec<Spanned<RawEnv>>,
+    #[serde(default)]
+    mounts: Vec<Spanned<RawMount>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnv {
+    name: String,
+    value: Option<String>,
+    from: Option<String>,
+    required: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMount {
+    host: String,
+    guest: String,
+    #[serde(default)]
+    read_only: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCommand {
+    name: Spanned<String>,
+    short: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawUi {
+    entry: String,
+}
+
+// ---- parsing and validation -----------------------------------------------
+
+impl Manifest {
+    /// Reads and validates the manifest at `path`.
+    pub fn from_file(path: &Path) -> crate::Result<Manifest> {
+        let text = std::fs::read_to_string(path).map_err(|err| {
+            crate::Error::package(format!(
+                "cannot read manifest {}: {err}; pass a package directory that holds a wapp.toml, or the wapp.toml itself",
+                path.display()
+            ))
+        })?;
+        Manifest::parse(&text, path).map_err(|err| crate::Error::package(err.to_string()))
+    }
+
+    /// Parses and validates manifest text; `file` is only used in errors.
+    pub fn parse(text: &str, file: &Path) -> Result<Manifest, ManifestError> {
+        let at = |span: Range<usize>, field: &str, message: String| {
+            ManifestError::at(text, file, span.start, field, message)
+        };
+
+        let raw: RawManifest = toml::from_str(text).map_err(|err| {
+            let offset = err.span().map(|s| s.start).unwrap_or(0);
+            let field = field_at(text, offset);
+            ManifestError::at(text, file, offset, &field, err.message().trim().to_string())
+        })?;
+
+        let package = raw.package.into_inner();
+        let id_span = package.id.span();
+        let id = AppId::parse(package.id.get_ref()).map_err(|why| {
+            at(id_span.clone(), "package.id", why)
+        })?;
+        non_empty(&package.name, "package.name", &at)?;
+        non_empty(&package.version, "package.version", &at)?;
+
+        let runtime = raw.runtime.into_inner();
+        let module = validate_module(&runtime.module).map_err(|why| {
+            at(runtime.module.span(), "runtime.module", why)
+        })?;
+        let hash = parse_hash(runtime.hash.get_ref())
+            .map_err(|why| at(runtime.hash.span(), "runtime.hash", why))?;
+        let method = match runtime.method {
+            Some(method) => {
+                validate_method(method.get_ref())
+                    .map_err(|why| at(method.span(), "runtime.method", why))?;
+                Some(method.into_inner())
+            }
+            None => None,
+        };
+
+        let mut imports = Vec::new();
+        for entry in &runtime.imports {
+            let group = Group::from_name(entry.get_ref()).ok_or_else(|| {
+                let known: Vec<&str> = Group::ALL.iter().map(|g| g.name()).collect();
+                at(
+                    entry.span(),
+                    "runtime.imports",
+                    format!(
+                        "\"{}\" is not a WASI group weft can grant; use one of: {}",
+                        entry.get_ref(),
+                        known.join(", ")
+                    ),
+                )
+            })?;
+            if imports.contains(&group) {
+                return Err(at(
+                    entry.span(),
+                    "runtime.imports",
+                    format!("\"{}\" is listed twice; list each group once", group.name()),
+                ));
+            }
+            imports.push(group);
+        }
+
+        let wasi = validate_wasi(runtime.wasi, &at)?;
+
+        let command = match raw.command {
+            Some(command) => {
+                let command = command.into_inner();
+                let name = command.name.get_ref();
+                if !is_command_name(name) {
+                    return Err(at(
+                        command.name.span(),
+                        "command.name",
+                        format!(
+                            "\"{name}\" is not a command name; use lowercase letters, digits and '-', starting with a letter, like \"compute\""
+                        ),
+                    ));
+                }
+                Some(Command {
+                    name: name.clone(),
+                    short: command.short,
+                })
+            }
+            None => None,
+        };
+
+        Ok(Manifest {
+            id,
+            name: package.name.into_inner(),
+            version: package.version.into_inner(),
+            description: package.description,
+            author: package.author,
+            module,
+            hash,
+            method,
+            imports,
+            wasi,
+            command,
+            ui: raw.ui.map(|ui| Ui { entry: ui.entry }),
+        })
+    }
+
+    /// The hash in the manifest's own form, `sha256:<hex>`.
+    pub fn hash_string(&self) -> String {
+        format!("sha256:{}", hex(&self.hash))
+    }
+}
+
+impl ManifestError {
+    fn at(text: &str, file: &Path, offset: usize, field: &str, message: String) -> Self {
+        let (line, column) = line_column(text, offset);
+        ManifestError {
+            file: file.to_path_buf(),
+            line,
+            column,
+            field: field.to_string(),
+            message,
+        }
+    }
+}
+
+type At<'a> = dyn Fn(Range<usize>, &str, String) -> ManifestError + 'a;
+
+fn non_empty(value: &Spanned<String>, field: &str, at: &At<'_>) -> Result<(), ManifestError> {
+    if value.get_ref().trim().is_empty() {
+        return Err(at(value.span(), field, "must not be empty".to_string()));
+    }
+    Ok(())
+}
+
+fn validate_module(module: &Spanned<String>) -> Result<PathBuf, String> {
+    let text = module.get_ref();
+    let path = Path::new(text);
+    if text.is_empty() {
+        return Err("must name the wasm file, like \"app.wasm\"".to_string());
+    }
+    if path.is_absolute() {
+        return Err(format!(
+            "\"{text}\" is absolute; the wasm must live inside the package, so give a path relative to it, like \"app.wasm\""
+        ));
+    }
+    if path
+        .components()
+        .any(|c| !matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir))
+    {
+        return Err(format!(
+            "\"{text}\" leaves the package directory; give a path inside it, like \"app.wasm\""
+        ));
+    }
+    Ok(path.to_path_buf())
+}
+
+/// Parses `sha256:<64 lowercase hex digits>`.
+pub fn parse_hash(text: &str) -> Result<[u8; 32], String> {
+    let wrong = || {
+        format!(
+            "\"{text}\" is not a hash in the form \"sha256:<64 lowercase hex digits>\"; `weft hash FILE` prints the right value"
+        )
+    };
+    let digits = text.strip_prefix("sha256:").ok_or_else(wrong)?;
+    if digits.len() != 64
+        || !digits
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Err(wrong());
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&digits[2 * i..2 * i + 2], 16).map_err(|_| wrong())?;
+    }
+    Ok(out)
+}
+
+/// Lowercase hex of some bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn validate_method(method: &str) -> Result<(), String> {
+    let (interface, func) = match method.rsplit_once('#') {
+        Some((interface, func)) => (Some(interface), func),
+        None => (None, method),
+    };
+    let kebab = |s: &str| {
+        !s.is_empty()
+            && s.split('-').all(|part| {
+                !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric())
+            })
+    };
+    // Core modules name plain exports such as `_start`.
+    let core_name = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if !(kebab(func) || (interface.is_none() && core_name(func))) {
+        return Err(format!(
+            "\"{method}\" is not an export name; use `name` or `namespace:package/interface#name`, like \"compute\""
+        ));
+    }
+    if let Some(interface) = interface
+        && (interface.is_empty() || interface.contains(char::is_whitespace))
+    {
+        return Err(format!(
+            "\"{method}\" has an empty or malformed interface before '#'; use `namespace:package/interface#name`"
+        ));
+    }
+    Ok(())
+}
+
+fn validate_wasi(raw: RawWasi, at: &At<'_>) -> Result<WasiSettings, ManifestError> {
+    let cwd = match raw.cwd {
+        Some(cwd) => {
+            if !cwd.get_ref().starts_with('/') {
+                return Err(at(
+                    cwd.span(),
+                    "runtime.wasi.cwd",
+                    format!(
+                        "\"{}\" is relative; `cwd` must be an absolute guest path, like \"/data\"",
+                        cwd.get_ref()
+                    ),
+                ));
+            }
+            Some(cwd.into_inner())
+        }
+        None => None,
+    };
+
+    let mut env = Vec::new();
+    let mut names = HashSet::new();
+    for entry in raw.env {
+        let span = entry.span();
+        let entry = entry.into_inner();
+        let field = "runtime.wasi.env";
+        if entry.name.is_empty() || entry.name.contains(['=', '\0']) {
+            return Err(at(
+                span,
+                field,
+                format!(
+                    "\"{}\" is not a variable name; names are non-empty and contain no '=' or NUL",
+                    entry.name
+                ),
+            ));
+        }
+        if !names.insert(entry.name.clone()) {
+            return Err(at(
+                span,
+                field,
+                format!("\"{}\" is listed twice; give each variable once", entry.name),
+            ));
+        }
+        let source = match (entry.value, entry.from) {
+            (Some(value), None) => {
+                if entry.required.is_some() {
+                    return Err(at(
+                        span,
+                        field,
+                        format!(
+                            "\"{}\" has a fixed `value`, so `required` has no meaning; remove it, or use `from` to copy a host variable",
+                            entry.name
+                        ),
+                    ));
+                }
+                EnvSource::Value(value)
+            }
+            (None, Some(var)) => EnvSource::Host {
+                var,
+                required: entry.required.unwrap_or(false),
+            },
+            (Some(_), Some(_)) => {
+                return Err(at(
+                    span,
+                    field,
+                    format!(
+                        "\"{}\" has both `value` and `from`; give one: `value = \"...\"` for a fixed value, `from = \"HOST_VAR\"` to copy a host variable",
+                        entry.name
+                    ),
+                ));
+            }
+            (None, None) => {
+                return Err(at(
+                    span,
+                    field,
+                    format!(
+                        "\"{}\" has neither `value` nor `from`; add `value = \"...\"` or `from = \"HOST_VAR\"`",
+                        entry.name
+                    ),
+                ));
+            }
+        };
+        env.push(EnvVar {
+            name: entry.name,
+            source,
+        });
+    }
+
+    let mut mounts: Vec<Mount> = Vec::new();
+    for entry in raw.mounts {
+        let span = entry.span();
+        let entry = entry.into_inner();
+        let field = "runtime.wasi.mounts";
+        if let Err(why) = validate_guest_path(&entry.guest) {
+            return Err(at(span, field, why));
+        }
+        if mounts.iter().any(|m| m.guest == entry.guest) {
+            return Err(at(
+                span,
+                field,
+                format!(
+                    "guest path \"{}\" is mounted twice; give each guest path once",
+                    entry.guest
+                ),
+            ));
+        }
+        if entry.host.is_empty() {
+            return Err(at(
+                span,
+                field,
+                "`host` is empty; name a directory, relative to the package or absolute".to_string(),
+            ));
+        }
+        mounts.push(Mount {
+            host: PathBuf::from(entry.host),
+            guest: entry.guest,
+            read_only: entry.read_only.unwrap_or(true),
+        });
+    }
+
+    Ok(WasiSettings {
+        args: raw.args,
+        cwd,
+        env,
+        mounts,
+    })
+}
+
+fn validate_guest_path(guest: &str) -> Result<(), String> {
+    if !guest.starts_with('/') {
+        return Err(format!(
+            "guest path \"{guest}\" is relative; mount at an absolute guest path, like \"/data\""
+        ));
+    }
+    if guest.split('/').any(|part| part == ".." || part == ".") || guest.contains('\0') {
+        return Err(format!(
+            "guest path \"{guest}\" contains '.' or '..'; give a plain absolute path, like \"/data\""
+        ));
+    }
+    Ok(())
+}
+
+fn is_command_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    matches!(bytes.next(), Some(b'a'..=b'z'))
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..text.floor_char_boundary(offset)];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// The dotted field path that the text at `offset` belongs to: the nearest
+/// table header above it, plus the key on its line, if any.
+fn field_at(text: &str, offset: usize) -> String {
+    let offset = text.floor_char_boundary(offset.min(text.len()));
+    let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    let line = text[line_start..line_end].trim();
+
+    let mut table = String::new();
+    for previous in text[..line_start].lines().rev() {
+        let previous = previous.trim();
+        if previous.starts_with('[') {
+            table = previous.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+            break;
+        }
+    }
+    if line.starts_with('[') {
+        return line.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+    }
+    let key = line
+        .split_once('=')
+        .map(|(key, _)| key.trim().trim_matches('"').to_string())
+        .filter(|key| !key.is_empty() && !key.contains(char::is_whitespace));
+    match (table.is_empty(), key) {
+        (true, Some(key)) => key,
+        (false, Some(key)) => format!("{table}.{key}"),
+        (false, None) => table,
+        (true, None) => "(top level)".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+    fn good() -> String {
+        format!(
+            r#"[package]
+id = "org.example.hello"
+name = "Hello"
+version = "0.1.0"
+
+[runtime]
+module = "app.wasm"
+hash = "{HASH}"
+imports = ["wasi:cli", "wasi:io"]
+
+[runtime.wasi]
+args = ["--flag"]
+cwd = "/data"
+env = [{{ name = "MODE", value = "fast" }}, {{ name = "API", from = "HOST_API", required = true }}]
+mounts = [{{ host = "data", guest = "/data", read_only = true }}, {{ host = "out", guest = "/out", read_only = false }}]
+
+[command]
+name = "hello"
+short = "Say hello"
+"#
+        )
+    }
+
+    fn parse(text: &str) -> Result<Manifest, ManifestError> {
+        Manifest::parse(text, Path::new("wapp.toml"))
+    }
+
+    #[test]
+    fn parses_a_full_manifest() {
+        let m = parse(&good()).unwrap();
+        assert_eq!(m.id.as_str(), "org.example.hello");
+        assert_eq!(m.imports, vec![Group::Cli, Group::Io]);
+        assert_eq!(m.wasi.args, vec!["--flag"]);
+        assert_eq!(m.wasi.cwd.as_deref(), Some("/data"));
+        assert_eq!(m.wasi.env.len(), 2);
+        assert_eq!(
+            m.wasi.env[1].source,
+            EnvSource::Host {
+                var: "HOST_API".into(),
+                required: true
+            }
+        );
+        assert_eq!(m.wasi.mounts[0].guest, "/data");
+        assert!(m.wasi.mounts[0].read_only);
+        assert!(!m.wasi.mounts[1].read_only);
+        assert_eq!(m.command.unwrap().name, "hello");
+        assert_eq!(m.hash_string(), HASH);
+    }
+
+    fn error(text: &str) -> ManifestError {
+        parse(text).expect_err("manifest should be rejected")
+    }
+
+    #[test]
+    fn unknown_field_names_line_column_and_field() {
+        let text = good().replace("name = \"Hello\"", "name = \"Hello\"\ncolour = \"red\"");
+        let err = error(&text);
+        assert_eq!((err.line, err.column), (4, 1));
+        assert_eq!(err.field, "package.colour");
+        assert!(err.message.contains("unknown field `colour`"), "{err}");
+    }
+
+    #[test]
+    fn relative_cwd_is_rejected() {
+        let err = error(&good().replace("cwd = \"/data\"", "cwd = \"data\""));
+        assert_eq!(err.field, "runtime.wasi.cwd");
+        assert_eq!(err.line, 13);
+        assert!(err.message.contains("absolute"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_mount_and_env_are_rejected() {
+        let err = error(&good().replace("guest = \"/out\"", "guest = \"/data\""));
+        assert_eq!(err.field, "runtime.wasi.mounts");
+        assert!(err.message.contains("mounted twice"), "{err}");
+        let err = error(&good().replace("name = \"API\"", "name = \"MODE\""));
+        assert_eq!(err.field, "runtime.wasi.env");
+        assert!(err.message.contains("listed twice"), "{err}");
+    }
+
+    #[test]
+    fn bad_hash_forms_are_rejected() {
+        for bad in [
+            "sha256:ABC",
+            "md5:00",
+            &HASH.to_uppercase(),
+            &format!("{HASH}0"),
+        ] {
+            let err = error(&good().replace(HASH, bad));
+            assert_eq!(err.field, "runtime.hash", "{bad}");
+            assert_eq!(err.line, 8);
+        }
+    }
+
+    #[test]
+    fn unknown_import_group_is_rejected() {
+        let err = error(&good().replace("\"wasi:io\"]", "\"wasi:gpu\"]"));
+        assert_eq!(err.field, "runtime.imports");
+        assert!(err.message.contains("wasi:gpu"), "{err}");
+        assert!(err.message.contains("wasi:filesystem"), "{err}");
+    }
+
+    #[test]
+    fn missing_required_field_is_named() {
+        let err = error(&good().replace(&format!("hash = \"{HASH}\"\n"), ""));
+        assert!(err.message.contains("missing field `hash`"), "{err}");
+        assert_eq!(err.field, "runtime");
+    }
+
+    #[test]
+    fn bad_app_id_is_rejected() {
+        for bad in ["hello", "Org.example.hello", "org.example.", "org..x", "org/ex/../x"] {
+            let err = error(&good().replace("org.example.hello", bad));
+            assert_eq!(err.field, "package.id", "{bad}");
+        }
+    }
+
+    #[test]
+    fn module_outside_the_package_is_rejected() {
+        for bad in ["/abs/app.wasm", "../app.wasm", "a/../../b.wasm"] {
+            let err = error(&good().replace("\"app.wasm\"", &format!("\"{bad}\"")));
+            assert_eq!(err.field, "runtime.module", "{bad}");
+        }
+    }
+
+    #[test]
+    fn env_entries_need_exactly_one_source() {
+        let err = error(&good().replace(
+            "{ name = \"MODE\", value = \"fast\" }",
+            "{ name = \"MODE\" }",
+        ));
+        assert!(err.message.contains("neither"), "{err}");
+        let err = error(&good().replace(
+            "{ name = \"MODE\", value = \"fast\" }",
+            "{ name = \"MODE\", value = \"fast\", from = \"X\" }",
+        ));
+        assert!(err.message.contains("both"), "{err}");
+    }
+
+    #[test]
+    fn type_errors_name_the_field() {
+        let err = error(&good().replace("args = [\"--flag\"]", "args = 3"));
+        assert_eq!(err.field, "runtime.wasi.args");
+        assert_eq!(err.line, 12);
+    }
+
+    #[test]
+    fn syntax_errors_have_a_position() {
+        let err = error("[package\nid = 1");
+        assert_eq!(err.line, 1);
+    }
+}

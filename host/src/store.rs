@@ -1,0 +1,164 @@
+//! Package stores and app lookup: an app id, a path or a store root → the
+//! package directory that holds its `wapp.toml`.
+//!
+//! App ids are validated before any path is built from them, so an id can
+//! never name a directory outside its store.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::{Error, Result};
+
+/// A reverse-domain app id, such as `org.example.hello`: at least three
+/// dot-separated parts, each lowercase letters and digits starting with a letter.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AppId(String);
+
+impl AppId {
+    pub fn parse(text: &str) -> std::result::Result<AppId, String> {
+        let parts: Vec<&str> = text.split('.').collect();
+        let part_ok = |p: &&str| {
+            let mut bytes = p.bytes();
+            matches!(bytes.next(), Some(b'a'..=b'z'))
+                && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        };
+        if parts.len() < 3 || !parts.iter().all(part_ok) {
+            return Err(format!(
+                "\"{text}\" is not an app id; app ids are reverse-domain names of at least three dot-separated parts, each lowercase letters and digits starting with a letter, like \"org.example.hello\""
+            ));
+        }
+        Ok(AppId(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for AppId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The store roots searched for app ids, in order: `$WEFT_APP_STORE` alone if
+/// it is set, else the user's store, then the system store.
+pub fn store_roots() -> Vec<PathBuf> {
+    if let Some(root) = std::env::var_os("WEFT_APP_STORE") {
+        return vec![PathBuf::from(root)];
+    }
+    let mut roots = Vec::new();
+    if let Some(home) = std::env::var_os("HOME") {
+        roots.push(PathBuf::from(home).join(".local/share/weft/apps"));
+    }
+    roots.push(PathBuf::from("/usr/share/weft/apps"));
+    roots
+}
+
+/// Finds `<root>/<app_id>/wapp.toml` in the first root that has it.
+pub fn find_in_stores(id: &AppId, roots: &[PathBuf]) -> Result<PathBuf> {
+    for root in roots {
+        let dir = root.join(id.as_str());
+        if dir.join("wapp.toml").is_file() {
+            return Ok(dir);
+        }
+    }
+    let searched: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
+    Err(Error::package(format!(
+        "app \"{id}\" is not installed: no {id}/wapp.toml in {}; install the package there, set WEFT_APP_STORE to the store that holds it, or pass the package directory",
+        searched.join(", ")
+    )))
+}
+
+/// Where the app named on the command line lives: a package directory.
+///
+/// `target` is a package directory, the path of its `wapp.toml`, or an app id
+/// to look up in the stores. Anything that looks like a path (it contains a
+/// `/`, starts with `.`, or exists) is taken as one.
+pub fn resolve(target: &str) -> Result<PathBuf> {
+    resolve_in(target, &store_roots())
+}
+
+/// [`resolve`], with app ids looked up in `roots`.
+pub fn resolve_in(target: &str, roots: &[PathBuf]) -> Result<PathBuf> {
+    let path = Path::new(target);
+    let looks_like_path = target.contains('/') || target.starts_with('.') || path.exists();
+    if looks_like_path {
+        return package_dir_of(path);
+    }
+    match AppId::parse(target) {
+        Ok(id) => find_in_stores(&id, roots),
+        Err(why) => Err(Error::package(format!(
+            "\"{target}\" is neither a package path nor an app id: {why}; pass a package directory (such as ./my-app) or an installed app's id"
+        ))),
+    }
+}
+
+/// The package directory for a path that is either the directory or its manifest.
+pub fn package_dir_of(path: &Path) -> Result<PathBuf> {
+    let meta = std::fs::metadata(path).map_err(|err| {
+        Error::package(format!(
+            "package {} cannot be opened: {err}; pass a package directory that holds a wapp.toml",
+            path.display()
+        ))
+    })?;
+    if meta.is_dir() {
+        if !path.join("wapp.toml").is_file() {
+            return Err(Error::package(format!(
+                "{} holds no wapp.toml, so it is not a weft package; pass the directory that holds the app's wapp.toml",
+                path.display()
+            )));
+        }
+        return Ok(path.to_path_buf());
+    }
+    if path.file_name().is_some_and(|n| n == "wapp.toml") {
+        let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+        return Ok(parent.map_or_else(|| PathBuf::from("."), Path::to_path_buf));
+    }
+    Err(Error::package(format!(
+        "{} is a file but not a wapp.toml; pass the package directory or its wapp.toml",
+        path.display()
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_ids() {
+        for good in ["org.example.hello", "io.weft.a1.b2", "a.b.c"] {
+            assert!(AppId::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "hello",
+            "org.example",
+            "org.Example.hello",
+            "org.example.1hello",
+            "org.example.hel-lo",
+            "org..hello",
+            "../../etc.passwd.x",
+            "org.example.hello/..",
+        ] {
+            assert!(AppId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn store_lookup_takes_the_first_root_that_has_the_app() {
+        let first = tempfile::tempdir().unwrap();
+        let second = tempfile::tempdir().unwrap();
+        let id = AppId::parse("org.example.hello").unwrap();
+        std::fs::create_dir_all(second.path().join("org.example.hello")).unwrap();
+        std::fs::write(second.path().join("org.example.hello/wapp.toml"), "").unwrap();
+        let roots = vec![first.path().to_path_buf(), second.path().to_path_buf()];
+        assert_eq!(
+            find_in_stores(&id, &roots).unwrap(),
+            second.path().join("org.example.hello")
+        );
+        let missing = AppId::parse("org.example.other").unwrap();
+        let err = find_in_stores(&missing, &roots).unwrap_err();
+        assert!(err.message().contains("not installed"), "{err}");
+    }
+}

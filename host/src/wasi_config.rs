@@ -1,0 +1,234 @@
+//! Per-instance WASI state: the args, env, mounts, cwd and outbound rules of
+//! one instance, built from the manifest (manifest + run arguments → the
+//! store's data).
+//!
+//! This is the one place where what a guest may touch is decided: env vars are
+//! exactly those the manifest lists (never the host's environment), the files
+//! are the mounts and nothing else, sockets reach no address, and outbound
+//! HTTP reaches loopback only (the `allowed_hosts` allow-list is not built yet).
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+
+use crate::manifest::{EnvSource, Manifest};
+use crate::{Error, Result};
+
+/// What the store of one instance holds.
+pub struct InstanceState {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    table: ResourceTable,
+    outbound: OutboundPolicy,
+}
+
+impl WasiView for InstanceState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for InstanceState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.outbound,
+        }
+    }
+}
+
+/// A mount with its host directory resolved against the package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedMount {
+    pub host: PathBuf,
+    pub guest: String,
+    pub read_only: bool,
+}
+
+/// Everything an instance is configured with, resolved once per app so that
+/// each instance only copies it into a fresh context.
+#[derive(Debug, Clone)]
+pub struct WasiConfig {
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub cwd: Option<String>,
+    pub mounts: Vec<ResolvedMount>,
+}
+
+impl WasiConfig {
+    /// Resolves the manifest's `[runtime.wasi]` for a package in `package_dir`.
+    ///
+    /// `argv0` becomes the guest's first argument; `extra_args` (from the
+    /// command line) follow the manifest's `args`. Host variables are read
+    /// through `host_env`, so that callers decide what "the host" is.
+    pub fn resolve(
+        manifest: &Manifest,
+        manifest_path: &Path,
+        package_dir: &Path,
+        argv0: &str,
+        extra_args: &[String],
+        host_env: impl Fn(&str) -> Option<String>,
+    ) -> Result<WasiConfig> {
+        let mut args = Vec::with_capacity(1 + manifest.wasi.args.len() + extra_args.len());
+        args.push(argv0.to_string());
+        args.extend(manifest.wasi.args.iter().cloned());
+        args.extend(extra_args.iter().cloned());
+
+        let mut env = Vec::new();
+        for var in &manifest.wasi.env {
+            match &var.source {
+                EnvSource::Value(value) => env.push((var.name.clone(), value.clone())),
+                EnvSource::Host { var: from, required } => match host_env(from) {
+                    Some(value) => env.push((var.name.clone(), value)),
+                    None if *required => {
+                        return Err(Error::package(format!(
+                            "the app requires env var {} from the host variable {from}, which is not set (see `runtime.wasi.env` in {}); set {from} before starting weft",
+                            var.name,
+                            manifest_path.display()
+                        )));
+                    }
+                    None => {}
+                },
+            }
+        }
+
+        let mut mounts = Vec::new();
+        for mount in &manifest.wasi.mounts {
+            let host = if mount.host.is_absolute() {
+                mount.host.clone()
+            } else {
+                package_dir.join(&mount.host)
+            };
+            if !host.is_dir() {
+                return Err(Error::package(format!(
+                    "mount {} → {} in {} names no directory on the host; create {} or fix `runtime.wasi.mounts`",
+                    mount.host.display(),
+                    mount.guest,
+                    manifest_path.display(),
+                    host.display()
+                )));
+            }
+            mounts.push(ResolvedMount {
+                host,
+                guest: mount.guest.clone(),
+                read_only: mount.read_only,
+            });
+        }
+
+        Ok(WasiConfig {
+            args,
+            env,
+            cwd: manifest.wasi.cwd.clone(),
+            mounts,
+        })
+    }
+
+    /// A fresh store state for one instance.
+    pub fn instance_state(&self) -> Result<InstanceState> {
+        let mut builder = WasiCtxBuilder::new();
+        builder.inherit_stdio();
+        builder.args(&self.args);
+        builder.envs(&self.env);
+        if let Some(cwd) = &self.cwd {
+            builder.initial_cwd(cwd);
+        }
+        for mount in &self.mounts {
+            let perms = if mount.read_only {
+                FsPerms::ReadOnly
+            } else {
+                FsPerms::ReadWrite
+            };
+            builder
+                .preopened_dir(&mount.host, &mount.guest, perms)
+                .map_err(|err| {
+                    Error::package(format!(
+                        "cannot open mount {} for guest path {}; check that it exists and is readable",
+                        mount.host.display(),
+                        mount.guest
+                    ))
+                    .caused_by_wasmtime(&err)
+                })?;
+        }
+        // Sockets: the default address check denies every address, and name
+        // lookups stay disabled, until the manifest can carry an allow-list.
+        Ok(InstanceState {
+            wasi: builder.build(),
+            http: WasiHttpCtx::new(),
+            table: ResourceTable::new(),
+            outbound: OutboundPolicy,
+        })
+    }
+}
+
+/// Outbound HTTP: loopback destinations only, until `allowed_hosts` exists.
+struct OutboundPolicy;
+
+impl OutboundPolicy {
+    fn allows(uri: &http::Uri) -> bool {
+        match uri.host() {
+            Some("localhost") => true,
+            Some(host) => host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .parse::<IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback()),
+            None => false,
+        }
+    }
+}
+
+impl WasiHttpHooks for OutboundPolicy {
+    fn send_request(
+        &mut self,
+        request: http::Request<wasmtime_wasi_http::WasiBody>,
+        options: Option<wasmtime_wasi_http::RequestOptions>,
+        fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = Result<
+                    (
+                        http::Response<wasmtime_wasi_http::WasiBody>,
+                        Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+                    ),
+                    wasmtime_wasi_http::Error,
+                >,
+            > + Send,
+    > {
+        if !OutboundPolicy::allows(request.uri()) {
+            tracing::warn!(target: "weft", "denied");
+            eprintln!(
+                "weft: denied an outbound HTTP request to {}: this version of weft lets apps reach loopback hosts only",
+                request.uri()
+            );
+            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
+        }
+        wasmtime_wasi_http::default_hooks().send_request(request, options, fut)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outbound_policy_allows_loopback_only() {
+        for allowed in [
+            "http://127.0.0.1:8080/x",
+            "http://localhost/",
+            "http://[::1]:80/",
+            "http://127.5.0.1/",
+        ] {
+            assert!(OutboundPolicy::allows(&allowed.parse().unwrap()), "{allowed}");
+        }
+        for denied in ["https://example.com/", "http://10.0.0.1/", "http://[::2]/"] {
+            assert!(!OutboundPolicy::allows(&denied.parse().unwrap()), "{denied}");
+        }
+    }
+}

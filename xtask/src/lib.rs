@@ -1,0 +1,333 @@
+//! Builds and packs the guests in `guests/`, and reads their expectations.
+//!
+//! Each guest is a folder with a `guest.toml` (how to build it, and the cases
+//! the conformance suite runs) and a `wapp.toml` whose `hash` is written as
+//! `"{{hash}}"`: the builder fills it from the wasm it just built, so no hash
+//! is ever typed by hand. Packs land in `target/weft-guests/store/<app-id>/`,
+//! a package store that `weft run` and `WEFT_APP_STORE` can use directly.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+/// The Rust targets guests are built for.
+pub const WASM_TARGETS: [&str; 2] = ["wasm32-wasip2", "wasm32-wasip1"];
+
+/// The placeholder in a guest's `wapp.toml` that the builder replaces.
+pub const HASH_PLACEHOLDER: &str = "{{hash}}";
+
+/// `guest.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuestSpec {
+    pub build: Build,
+    #[serde(default, rename = "case")]
+    pub cases: Vec<Case>,
+}
+
+/// How a guest's wasm is made.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Build {
+    /// A crate in the guests workspace (named as the folder), built for `target`.
+    Rust { target: String },
+    /// A WebAssembly text file in the folder, compiled with the `wat` crate.
+    Wat { source: String },
+    /// Nothing to build: the folder is packed as it is (for manifest errors).
+    None,
+}
+
+/// One run of `weft` and what it must do.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    pub name: String,
+    /// `run` (default) or `check`.
+    #[serde(default = "default_subcommand")]
+    pub subcommand: String,
+    /// weft's own flags, before the app.
+    #[serde(default)]
+    pub flags: Vec<String>,
+    /// Run by this app id (looked up through `WEFT_APP_STORE`) instead of by path.
+    pub app: Option<String>,
+    /// Run `weft-runtime` with these arguments instead of `weft`.
+    pub weft_runtime: Option<Vec<String>>,
+    /// The app's arguments, after the app.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Host environment variables for the run (the rest of the host's
+    /// environment is cleared).
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Replace the package's `wapp.toml` with this file from the package.
+    pub manifest: Option<String>,
+    /// Flip one byte of the packed wasm before running.
+    #[serde(default)]
+    pub tamper: bool,
+    /// Exact stdout.
+    pub stdout: Option<String>,
+    #[serde(default)]
+    pub stdout_contains: Vec<String>,
+    #[serde(default)]
+    pub stdout_lacks: Vec<String>,
+    #[serde(default)]
+    pub stderr_contains: Vec<String>,
+    #[serde(default)]
+    pub stderr_lacks: Vec<String>,
+    /// Exact number of lines on stderr.
+    pub stderr_lines: Option<usize>,
+    pub exit: i32,
+    /// Files the run must leave in the package directory.
+    #[serde(default)]
+    pub files: Vec<FileExpectation>,
+}
+
+fn default_subcommand() -> String {
+    "run".to_string()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileExpectation {
+    /// Relative to the package directory.
+    pub path: String,
+    /// Exact contents; absent means the file must not exist.
+    pub contents: Option<String>,
+}
+
+/// A guest after building: where its package is, and its cases.
+#[derive(Debug)]
+pub struct BuiltGuest {
+    pub name: String,
+    pub package: PathBuf,
+    pub cases: Vec<Case>,
+}
+
+/// The workspace root (the folder that holds `guests/` and `host/`).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+/// Where packed guests go: a package store.
+pub fn store_dir(root: &Path) -> PathBuf {
+    root.join("target/weft-guests/store")
+}
+
+/// Installs the wasm targets when rustup is there and they are missing.
+pub fn ensure_wasm_targets() -> Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output();
+    let installed = match installed {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
+        _ => {
+            eprintln!("xtask: rustup not found; assuming the wasm targets are installed");
+            return Ok(());
+        }
+    };
+    let missing: Vec<&str> = WASM_TARGETS
+        .into_iter()
+        .filter(|t| !installed.lines().any(|l| l.trim() == *t))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    eprintln!("xtask: installing Rust targets {}", missing.join(", "));
+    let status = Command::new("rustup")
+        .args(["target", "add"])
+        .args(&missing)
+        .status()
+        .context("running rustup target add")?;
+    if !status.success() {
+        bail!("rustup target add {} failed", missing.join(" "));
+    }
+    Ok(())
+}
+
+/// Lists the guest folders (those with a `guest.toml`), sorted by name.
+pub fn discover(root: &Path) -> Result<Vec<(String, PathBuf, GuestSpec)>> {
+    let guests = root.join("guests");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(&guests).with_context(|| format!("reading {}", guests.display()))? {
+        let dir = entry?.path();
+        let spec_path = dir.join("guest.toml");
+        if !spec_path.is_file() {
+            continue;
+        }
+        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&spec_path)?;
+        let spec: GuestSpec =
+            toml::from_str(&text).with_context(|| format!("parsing {}", spec_path.display()))?;
+        found.push((name, dir, spec));
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(found)
+}
+
+/// Builds and packs the guests (all of them, or those named in `only`).
+pub fn build_guests(root: &Path, only: &[String]) -> Result<Vec<BuiltGuest>> {
+    let mut guests = discover(root)?;
+    if !only.is_empty() {
+        for name in only {
+            if !guests.iter().any(|g| &g.0 == name) {
+                bail!("no guest named {name} in guests/");
+            }
+        }
+        guests.retain(|g| only.contains(&g.0));
+    }
+
+    // One cargo invocation per target builds every Rust guest for it.
+    let mut by_target: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (name, _, spec) in &guests {
+        if let Build::Rust { target } = &spec.build {
+            by_target.entry(target).or_default().push(name);
+        }
+    }
+    if !by_target.is_empty() {
+        ensure_wasm_targets()?;
+    }
+    let target_dir = root.join("target/guests");
+    for (target, crates) in &by_target {
+        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cargo
+            .arg("build")
+            .arg("--release")
+            .arg("--quiet")
+            .arg("--manifest-path")
+            .arg(root.join("guests/Cargo.toml"))
+            .arg("--target")
+            .arg(target)
+            .arg("--target-dir")
+            .arg(&target_dir)
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("CARGO_BUILD_TARGET")
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS");
+        for krate in crates {
+            cargo.arg("--package").arg(krate);
+        }
+        let status = cargo.status().context("running cargo to build the guests")?;
+        if !status.success() {
+            bail!("building the {target} guests ({}) failed", crates.join(", "));
+        }
+    }
+
+    let store = store_dir(root);
+    std::fs::create_dir_all(&store)?;
+    let mut built = Vec::new();
+    for (name, dir, spec) in guests {
+        let wasm = match &spec.build {
+            Build::Rust { target } => {
+                let release = target_dir.join(target).join("release");
+                let candidates = [
+                    release.join(format!("{name}.wasm")),
+                    release.join(format!("{}.wasm", name.replace('-', "_"))),
+                ];
+                let path = candidates
+                    .iter()
+                    .find(|p| p.is_file())
+                    .with_context(|| format!("cargo built no wasm for guest {name}"))?;
+                Some(std::fs::read(path)?)
+            }
+            Build::Wat { source } => {
+                let path = dir.join(source);
+                Some(wat::parse_file(&path).with_context(|| format!("compiling {}", path.display()))?)
+            }
+            Build::None => None,
+        };
+        let package = pack(&name, &dir, wasm.as_deref(), &store)?;
+        built.push(BuiltGuest {
+            name,
+            package,
+            cases: spec.cases,
+        });
+    }
+    Ok(built)
+}
+
+/// Writes the package for one guest: its assets, its wasm, and its manifest
+/// with the hash filled in.
+fn pack(name: &str, dir: &Path, wasm: Option<&[u8]>, store: &Path) -> Result<PathBuf> {
+    let manifest_path = dir.join("wapp.toml");
+    let manifest = std::fs::read_to_string(&manifest_path)
+        .with_context(|| format!("guest {name} has no wapp.toml"))?;
+    let table: Option<toml::Table> = toml::from_str(&manifest).ok();
+    let field = |section: &str, key: &str| {
+        table
+            .as_ref()
+            .and_then(|t| t.get(section))
+            .and_then(|s| s.get(key))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    // Packages are stored by app id; a manifest too broken to name one is
+    // stored by the guest's folder name.
+    let id = field("package", "id")
+        .filter(|id| id.split('.').count() >= 3 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.'))
+        .unwrap_or_else(|| name.to_string());
+    let package = store.join(&id);
+    if package.exists() {
+        std::fs::remove_dir_all(&package)?;
+    }
+    std::fs::create_dir_all(&package)?;
+    copy_assets(dir, &package)?;
+
+    let module = field("runtime", "module").unwrap_or_else(|| "app.wasm".to_string());
+    let module_path = package.join(&module);
+    if let Some(wasm) = wasm {
+        if let Some(parent) = module_path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&module_path, wasm)?;
+    }
+    let mut manifest = manifest;
+    if manifest.contains(HASH_PLACEHOLDER) {
+        let wasm = std::fs::read(&module_path)
+            .with_context(|| format!("guest {name}: nothing to hash at {}", module_path.display()))?;
+        let hash = format!("sha256:{}", hex(&Sha256::digest(&wasm)));
+        manifest = manifest.replace(HASH_PLACEHOLDER, &hash);
+    }
+    std::fs::write(package.join("wapp.toml"), manifest)?;
+    Ok(package)
+}
+
+/// Copies everything but the guest's sources and build files.
+fn copy_assets(from: &Path, to: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let skip = matches!(name.as_ref(), "src" | "Cargo.toml" | "guest.toml" | "wapp.toml" | "target")
+            || name.ends_with(".wat");
+        if skip {
+            continue;
+        }
+        copy_tree(&entry.path(), &to.join(name.as_ref()))?;
+    }
+    Ok(())
+}
+
+/// Copies a file or a directory tree.
+pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    if from.is_dir() {
+        std::fs::create_dir_all(to)?;
+        for entry in std::fs::read_dir(from)? {
+            let entry = entry?;
+            copy_tree(&entry.path(), &to.join(entry.file_name()))?;
+        }
+    } else {
+        std::fs::copy(from, to).with_context(|| format!("copying {}", from.display()))?;
+    }
+    Ok(())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,73 @@
+//! `cargo xtask <command>`: the project's set-up steps, so that a fresh
+//! machine with only the Rust toolchain needs nothing else.
+//!
+//! - `example`: builds weft and the hello guest, then runs it with `--ready`;
+//! - `test`: installs the wasm targets and runs every test (`cargo test --workspace`);
+//! - `guests [NAME]...`: builds and packs guests into target/weft-guests/store.
+
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn run(args: &[String]) -> Result<ExitCode> {
+    let root = xtask::workspace_root();
+    match args.first().map(String::as_str) {
+        Some("example") => {
+            let built = xtask::build_guests(&root, &["hello".to_string()])?;
+            let package = &built[0].package;
+            let status = cargo()
+                .current_dir(&root)
+                .args(["build", "--quiet", "--package", "weft", "--bin", "weft"])
+                .status()
+                .context("building weft")?;
+            if !status.success() {
+                bail!("building weft failed");
+            }
+            let weft = root.join("target/debug/weft");
+            eprintln!("xtask: running {} run --ready {} world", weft.display(), package.display());
+            let status = Command::new(&weft)
+                .arg("run")
+                .arg("--ready")
+                .arg(package)
+                .arg("world")
+                .status()
+                .context("running weft")?;
+            Ok(ExitCode::from(status.code().unwrap_or(1) as u8))
+        }
+        Some("test") => {
+            xtask::ensure_wasm_targets()?;
+            let status = cargo()
+                .current_dir(&root)
+                .args(["test", "--workspace"])
+                .args(&args[1..])
+                .status()
+                .context("running cargo test")?;
+            Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Some("guests") => {
+            for guest in xtask::build_guests(&root, &args[1..])? {
+                println!("{}", guest.package.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => {
+            eprintln!("usage: cargo xtask example | test [CARGO TEST ARGS] | guests [NAME]...");
+            Ok(ExitCode::from(64))
+        }
+    }
+}
