@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use wasmtime::component::{Component, InstancePre, Linker};
+use wasmtime::component::{InstancePre, Linker};
 use wasmtime::{Config, Engine};
 use wasmtime_wasi::I32Exit;
 
@@ -81,7 +81,8 @@ impl App {
 
         let mut imports = capabilities::imports_of(&component, engine);
         let granted = CapabilitySet::new(&manifest.imports);
-        imports.retain(|import| !HOST_INTERFACES.contains(&capabilities::unversioned(&import.name)));
+        imports
+            .retain(|import| !HOST_INTERFACES.contains(&capabilities::unversioned(&import.name)));
         capabilities::check_imports(&imports, &granted, &package.manifest_path)?;
 
         let mut linker = granted.linker(engine)?;
@@ -165,12 +166,14 @@ impl App {
 
 /// Links what weft itself provides: the exit route of adapted core modules.
 fn link_host_interfaces(linker: &mut Linker<InstanceState>) -> Result<()> {
-    let link = || -> wasmtime::Result<()> {
+    let mut link = || -> wasmtime::Result<()> {
         let mut exit = linker.instance(PREVIEW1_EXIT_INTERFACE)?;
         exit.func_wrap("exit", |_store, (code,): (u32,)| -> wasmtime::Result<()> {
             Err(wasmtime::Error::new(I32Exit(code as i32)))
         })?;
         Ok(())
     };
-    link().map_err(|err| Error::internal("cannot link weft's host interfaces").caused_by_wasmtime(&err))
+    link().map_err(|err| {
+        Error::internal("cannot link weft's host interfaces").caused_by_wasmtime(&err)
+    })
 }

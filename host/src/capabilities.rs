@@ -19,16 +19,15 @@
 
 use std::fmt;
 
-use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, HasData, Linker, ResourceTable};
 use wasmtime::Engine;
-use wasmtime_wasi::cli::WasiCli;
-use wasmtime_wasi::clocks::WasiClocks;
-use wasmtime_wasi::filesystem::WasiFilesystem;
-use wasmtime_wasi::p2::bindings as wasi;
-use wasmtime_wasi::random::WasiRandom;
-use wasmtime_wasi::sockets::WasiSockets;
+use wasmtime::component::{Component, HasData, Linker, ResourceTable};
 use wasmtime_wasi::WasiView;
+use wasmtime_wasi::cli::{WasiCli, WasiCliView};
+use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
+use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView};
+use wasmtime_wasi::p2::bindings as wasi;
+use wasmtime_wasi::random::{WasiRandom, WasiRandomView};
+use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsView};
 use wasmtime_wasi_http::WasiHttp;
 use wasmtime_wasi_http::p2::bindings as wasi_http;
 
@@ -161,7 +160,11 @@ impl Group {
             Group::Sockets => {
                 use wasi::sockets;
                 let options = wasi::LinkOptions::default();
-                sockets::network::add_to_linker::<T, WasiSockets>(l, &(&options).into(), T::sockets)?;
+                sockets::network::add_to_linker::<T, WasiSockets>(
+                    l,
+                    &(&options).into(),
+                    T::sockets,
+                )?;
                 sockets::instance_network::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
                 sockets::tcp::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
                 sockets::tcp_create_socket::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
@@ -172,7 +175,11 @@ impl Group {
             Group::Http => {
                 use wasmtime_wasi_http::WasiHttpView;
                 let options = wasi_http::LinkOptions::default();
-                wasi_http::http::types::add_to_linker::<T, WasiHttp>(l, &(&options).into(), T::http)?;
+                wasi_http::http::types::add_to_linker::<T, WasiHttp>(
+                    l,
+                    &(&options).into(),
+                    T::http,
+                )?;
                 wasi_http::http::outgoing_handler::add_to_linker::<T, WasiHttp>(l, T::http)?;
             }
         }
@@ -241,7 +248,7 @@ pub fn imports_of(component: &Component, engine: &Engine) -> Vec<Import> {
     component
         .component_type()
         .imports(engine)
-        .map(|(name, _item): (&str, ComponentItem)| Import {
+        .map(|(name, _item)| Import {
             name: name.to_string(),
             group: Group::granting(unversioned(name)),
         })
@@ -260,16 +267,15 @@ pub fn check_imports(
     granted: &CapabilitySet,
     manifest: &std::path::Path,
 ) -> Result<()> {
-    let mut missing_groups: Vec<Group> = Vec::new();
-    let mut first_missing: Option<&Import> = None;
+    // One example import per missing group, in the order they are imported.
+    let mut missing: Vec<(Group, &str)> = Vec::new();
     for import in imports {
         match import.group {
             Some(group) if granted.contains(group) => {}
             Some(group) => {
-                if !missing_groups.contains(&group) {
-                    missing_groups.push(group);
+                if !missing.iter().any(|(g, _)| *g == group) {
+                    missing.push((group, &import.name));
                 }
-                first_missing.get_or_insert(import);
             }
             None => {
                 return Err(Error::new(
@@ -283,39 +289,32 @@ pub fn check_imports(
             }
         }
     }
-    if let Some(import) = first_missing {
-        let group = import.group.expect("missing imports have a group");
-        let mut needed: Vec<&str> = granted.groups().iter().map(|g| g.name()).collect();
-        needed.extend(missing_groups.iter().map(|g| g.name()));
-        let others = if missing_groups.len() > 1 {
-            format!(
-                " (it also needs {})",
-                missing_groups[1..]
-                    .iter()
-                    .map(|g| g.name())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        } else {
-            String::new()
-        };
-        return Err(Error::new(
-            ErrorKind::Capability,
-            format!(
-                "the app imports `{}`, but its manifest does not grant the {} group{}; to allow it, set `imports = [{}]` under [runtime] in {}",
-                import.name,
-                group,
-                others,
-                needed
-                    .iter()
-                    .map(|n| format!("\"{n}\""))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                manifest.display()
-            ),
-        ));
+    if missing.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    let line = granted
+        .groups()
+        .iter()
+        .chain(missing.iter().map(|(g, _)| g))
+        .map(|g| format!("\"{g}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let message = match missing.as_slice() {
+        [(group, name)] => format!(
+            "the app imports `{name}`, but its manifest does not grant the {group} group; to allow it, set `imports = [{line}]` under [runtime] in {}",
+            manifest.display()
+        ),
+        _ => format!(
+            "the app imports {}, but its manifest does not grant those groups; to allow them, set `imports = [{line}]` under [runtime] in {}",
+            missing
+                .iter()
+                .map(|(group, name)| format!("`{name}` (group {group})"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            manifest.display()
+        ),
+    };
+    Err(Error::new(ErrorKind::Capability, message))
 }
 
 #[cfg(test)]
@@ -348,11 +347,14 @@ mod tests {
             import("wasi:filesystem/preopens@0.2.3"),
         ];
         let granted = CapabilitySet::new(&[Group::Cli]);
-        let err = check_imports(&imports, &granted, std::path::Path::new("app/wapp.toml"))
-            .unwrap_err();
+        let err =
+            check_imports(&imports, &granted, std::path::Path::new("app/wapp.toml")).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Capability);
         let message = err.message();
-        assert!(message.contains("`wasi:filesystem/preopens@0.2.3`"), "{message}");
+        assert!(
+            message.contains("`wasi:filesystem/preopens@0.2.3`"),
+            "{message}"
+        );
         assert!(message.contains("wasi:filesystem group"), "{message}");
         assert!(
             message.contains("imports = [\"wasi:cli\", \"wasi:filesystem\"]"),
@@ -362,16 +364,52 @@ mod tests {
     }
 
     #[test]
+    fn several_missing_groups_are_all_named() {
+        let imports = vec![
+            import("wasi:cli/stdout@0.2.3"),
+            import("wasi:clocks/wall-clock@0.2.3"),
+            import("wasi:filesystem/types@0.2.3"),
+            import("wasi:filesystem/preopens@0.2.3"),
+        ];
+        let err = check_imports(
+            &imports,
+            &CapabilitySet::new(&[Group::Cli]),
+            std::path::Path::new("w"),
+        )
+        .unwrap_err();
+        let message = err.message();
+        assert!(
+            message.contains("`wasi:clocks/wall-clock@0.2.3` (group wasi:clocks)"),
+            "{message}"
+        );
+        assert!(
+            message.contains("`wasi:filesystem/types@0.2.3` (group wasi:filesystem)"),
+            "{message}"
+        );
+        assert!(
+            message.contains("imports = [\"wasi:cli\", \"wasi:clocks\", \"wasi:filesystem\"]"),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn unknown_interfaces_are_refused() {
         let imports = vec![import("acme:gpu/compute@1.0.0")];
-        let err = check_imports(&imports, &CapabilitySet::new(&Group::ALL), std::path::Path::new("x"))
-            .unwrap_err();
+        let err = check_imports(
+            &imports,
+            &CapabilitySet::new(&Group::ALL),
+            std::path::Path::new("x"),
+        )
+        .unwrap_err();
         assert!(err.message().contains("acme:gpu/compute@1.0.0"));
     }
 
     #[test]
     fn granted_imports_pass() {
-        let imports = vec![import("wasi:cli/stdout@0.2.0"), import("wasi:io/streams@0.2.12")];
+        let imports = vec![
+            import("wasi:cli/stdout@0.2.0"),
+            import("wasi:io/streams@0.2.12"),
+        ];
         check_imports(
             &imports,
             &CapabilitySet::new(&[Group::Cli, Group::Io]),

@@ -13,9 +13,9 @@ use std::borrow::Cow;
 use std::path::Path;
 
 use wasm_encoder::reencode::{self, Reencode, RoundtripReencoder};
+use wasmparser::{Parser, Payload};
 use wasmtime::Engine;
 use wasmtime::component::Component;
-use wasmparser::{Parser, Payload};
 use wit_component::{ComponentEncoder, StringEncoding};
 
 use crate::{Error, Result};
@@ -96,12 +96,18 @@ pub fn adapt_core_module(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
     let mut resolve = wit_parser::Resolve::default();
     let package = resolve
         .push_str("weft-preview1-exit.wit", PREVIEW1_EXIT_WIT)
-        .map_err(|err| Error::internal("weft's preview1 exit interface does not parse").caused_by_anyhow(&err))?;
+        .map_err(|err| {
+            Error::internal("weft's preview1 exit interface does not parse").caused_by_anyhow(&err)
+        })?;
     let world = resolve
         .select_world(&[package], Some("adapted"))
-        .map_err(|err| Error::internal("weft's preview1 exit world is missing").caused_by_anyhow(&err))?;
+        .map_err(|err| {
+            Error::internal("weft's preview1 exit world is missing").caused_by_anyhow(&err)
+        })?;
     wit_component::embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8)
-        .map_err(|err| Error::internal("cannot describe the preview1 exit import").caused_by_anyhow(&err))?;
+        .map_err(|err| {
+            Error::internal("cannot describe the preview1 exit import").caused_by_anyhow(&err)
+        })?;
 
     let adapter = wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER;
     let name = wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME;
@@ -132,20 +138,17 @@ fn route_proc_exit(bytes: &[u8]) -> std::result::Result<Vec<u8>, reencode::Error
             imports: wasmparser::Imports<'_>,
         ) -> std::result::Result<(), reencode::Error<Self::Error>> {
             let mut single = |module: &str, name: &str, ty: wasmparser::TypeRef| {
-                let ty = RoundtripReencoder.entity_type(ty).map_err(|e| match e {
-                    reencode::Error::ParseError(p) => reencode::Error::ParseError(p),
-                    other => reencode::Error::ParseError(wasmparser::BinaryReaderError::new(
-                        other.to_string(),
-                        0,
-                    )),
-                })?;
+                let ty = RoundtripReencoder.entity_type(ty)?;
                 let (module, name) = if module == "wasi_snapshot_preview1" && name == "proc_exit" {
-                    (Cow::Borrowed(PREVIEW1_EXIT_INTERFACE), Cow::Borrowed("exit"))
+                    (
+                        Cow::Borrowed(PREVIEW1_EXIT_INTERFACE),
+                        Cow::Borrowed("exit"),
+                    )
                 } else {
                     (Cow::Borrowed(module), Cow::Borrowed(name))
                 };
                 section.import(&module, &name, ty);
-                Ok(())
+                Ok::<(), reencode::Error<Self::Error>>(())
             };
             match imports {
                 wasmparser::Imports::Single(_, import) => {

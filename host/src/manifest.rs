@@ -214,16 +214,14 @@ impl Manifest {
 
         let package = raw.package.into_inner();
         let id_span = package.id.span();
-        let id = AppId::parse(package.id.get_ref()).map_err(|why| {
-            at(id_span.clone(), "package.id", why)
-        })?;
+        let id = AppId::parse(package.id.get_ref())
+            .map_err(|why| at(id_span.clone(), "package.id", why))?;
         non_empty(&package.name, "package.name", &at)?;
         non_empty(&package.version, "package.version", &at)?;
 
         let runtime = raw.runtime.into_inner();
-        let module = validate_module(&runtime.module).map_err(|why| {
-            at(runtime.module.span(), "runtime.module", why)
-        })?;
+        let module = validate_module(&runtime.module)
+            .map_err(|why| at(runtime.module.span(), "runtime.module", why))?;
         let hash = parse_hash(runtime.hash.get_ref())
             .map_err(|why| at(runtime.hash.span(), "runtime.hash", why))?;
         let method = match runtime.method {
@@ -337,10 +335,12 @@ fn validate_module(module: &Spanned<String>) -> Result<PathBuf, String> {
             "\"{text}\" is absolute; the wasm must live inside the package, so give a path relative to it, like \"app.wasm\""
         ));
     }
-    if path
-        .components()
-        .any(|c| !matches!(c, std::path::Component::Normal(_) | std::path::Component::CurDir))
-    {
+    if path.components().any(|c| {
+        !matches!(
+            c,
+            std::path::Component::Normal(_) | std::path::Component::CurDir
+        )
+    }) {
         return Err(format!(
             "\"{text}\" leaves the package directory; give a path inside it, like \"app.wasm\""
         ));
@@ -382,12 +382,12 @@ fn validate_method(method: &str) -> Result<(), String> {
     };
     let kebab = |s: &str| {
         !s.is_empty()
-            && s.split('-').all(|part| {
-                !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric())
-            })
+            && s.split('-')
+                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric()))
     };
     // Core modules name plain exports such as `_start`.
-    let core_name = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let core_name =
+        |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if !(kebab(func) || (interface.is_none() && core_name(func))) {
         return Err(format!(
             "\"{method}\" is not an export name; use `name` or `namespace:package/interface#name`, like \"compute\""
@@ -441,7 +441,10 @@ fn validate_wasi(raw: RawWasi, at: &At<'_>) -> Result<WasiSettings, ManifestErro
             return Err(at(
                 span,
                 field,
-                format!("\"{}\" is listed twice; give each variable once", entry.name),
+                format!(
+                    "\"{}\" is listed twice; give each variable once",
+                    entry.name
+                ),
             ));
         }
         let source = match (entry.value, entry.from) {
@@ -511,7 +514,8 @@ fn validate_wasi(raw: RawWasi, at: &At<'_>) -> Result<WasiSettings, ManifestErro
             return Err(at(
                 span,
                 field,
-                "`host` is empty; name a directory, relative to the package or absolute".to_string(),
+                "`host` is empty; name a directory, relative to the package or absolute"
+                    .to_string(),
             ));
         }
         mounts.push(Mount {
@@ -570,12 +574,18 @@ fn field_at(text: &str, offset: usize) -> String {
     for previous in text[..line_start].lines().rev() {
         let previous = previous.trim();
         if previous.starts_with('[') {
-            table = previous.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+            table = previous
+                .trim_matches(|c| c == '[' || c == ']')
+                .trim()
+                .to_string();
             break;
         }
     }
     if line.starts_with('[') {
-        return line.trim_matches(|c| c == '[' || c == ']').trim().to_string();
+        return line
+            .trim_matches(|c| c == '[' || c == ']')
+            .trim()
+            .to_string();
     }
     let key = line
         .split_once('=')
@@ -642,7 +652,7 @@ short = "Say hello"
         assert_eq!(m.wasi.mounts[0].guest, "/data");
         assert!(m.wasi.mounts[0].read_only);
         assert!(!m.wasi.mounts[1].read_only);
-        assert_eq!(m.command.unwrap().name, "hello");
+        assert_eq!(m.command.as_ref().unwrap().name, "hello");
         assert_eq!(m.hash_string(), HASH);
     }
 
@@ -708,7 +718,13 @@ short = "Say hello"
 
     #[test]
     fn bad_app_id_is_rejected() {
-        for bad in ["hello", "Org.example.hello", "org.example.", "org..x", "org/ex/../x"] {
+        for bad in [
+            "hello",
+            "Org.example.hello",
+            "org.example.",
+            "org..x",
+            "org/ex/../x",
+        ] {
             let err = error(&good().replace("org.example.hello", bad));
             assert_eq!(err.field, "package.id", "{bad}");
         }

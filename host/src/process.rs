@@ -18,7 +18,11 @@ pub struct ExitStatus(pub i32);
 /// A guest that exits, by returning from its entry or by calling exit, gives
 /// `Ok` with its status; a trap, a failed `weft-ready` or a failure to
 /// instantiate gives an error of the matching kind.
-pub async fn run(app: &App, config: &WasiConfig, on_ready: impl FnOnce() -> Result<()>) -> Result<ExitStatus> {
+pub async fn run(
+    app: &App,
+    config: &WasiConfig,
+    on_ready: impl FnOnce() -> Result<()>,
+) -> Result<ExitStatus> {
     let state = config.instance_state()?;
     let mut store = Store::new(&app.engine, state);
 
@@ -72,9 +76,12 @@ fn ended(app: &App, err: wasmtime::Error, when: &str) -> Result<ExitStatus> {
             format!("app {} trapped {when}: {trap}", app.id()),
         );
         if let Some(backtrace) = err.downcast_ref::<wasmtime::WasmBacktrace>() {
-            error = error.with_detail(format!("wasm backtrace:\n{backtrace}"));
+            error = error.with_detail(backtrace.to_string());
         }
         return Err(error);
     }
-    Err(Error::new(ErrorKind::Trap, format!("app {} failed {when}", app.id())).caused_by_wasmtime(&err))
+    Err(
+        Error::new(ErrorKind::Trap, format!("app {} failed {when}", app.id()))
+            .caused_by_wasmtime(&err),
+    )
 }

@@ -85,7 +85,10 @@ impl WasiConfig {
         for var in &manifest.wasi.env {
             match &var.source {
                 EnvSource::Value(value) => env.push((var.name.clone(), value.clone())),
-                EnvSource::Host { var: from, required } => match host_env(from) {
+                EnvSource::Host {
+                    var: from,
+                    required,
+                } => match host_env(from) {
                     Some(value) => env.push((var.name.clone(), value)),
                     None if *required => {
                         return Err(Error::package(format!(
@@ -202,7 +205,6 @@ impl WasiHttpHooks for OutboundPolicy {
             > + Send,
     > {
         if !OutboundPolicy::allows(request.uri()) {
-            tracing::warn!(target: "weft", "denied");
             eprintln!(
                 "weft: denied an outbound HTTP request to {}: this version of weft lets apps reach loopback hosts only",
                 request.uri()
@@ -225,10 +227,16 @@ mod tests {
             "http://[::1]:80/",
             "http://127.5.0.1/",
         ] {
-            assert!(OutboundPolicy::allows(&allowed.parse().unwrap()), "{allowed}");
+            assert!(
+                OutboundPolicy::allows(&allowed.parse().unwrap()),
+                "{allowed}"
+            );
         }
         for denied in ["https://example.com/", "http://10.0.0.1/", "http://[::2]/"] {
-            assert!(!OutboundPolicy::allows(&denied.parse().unwrap()), "{denied}");
+            assert!(
+                !OutboundPolicy::allows(&denied.parse().unwrap()),
+                "{denied}"
+            );
         }
     }
 }

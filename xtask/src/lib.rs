@@ -155,7 +155,9 @@ pub fn ensure_wasm_targets() -> Result<()> {
 pub fn discover(root: &Path) -> Result<Vec<(String, PathBuf, GuestSpec)>> {
     let guests = root.join("guests");
     let mut found = Vec::new();
-    for entry in std::fs::read_dir(&guests).with_context(|| format!("reading {}", guests.display()))? {
+    for entry in
+        std::fs::read_dir(&guests).with_context(|| format!("reading {}", guests.display()))?
+    {
         let dir = entry?.path();
         let spec_path = dir.join("guest.toml");
         if !spec_path.is_file() {
@@ -213,9 +215,14 @@ pub fn build_guests(root: &Path, only: &[String]) -> Result<Vec<BuiltGuest>> {
         for krate in crates {
             cargo.arg("--package").arg(krate);
         }
-        let status = cargo.status().context("running cargo to build the guests")?;
+        let status = cargo
+            .status()
+            .context("running cargo to build the guests")?;
         if !status.success() {
-            bail!("building the {target} guests ({}) failed", crates.join(", "));
+            bail!(
+                "building the {target} guests ({}) failed",
+                crates.join(", ")
+            );
         }
     }
 
@@ -238,7 +245,10 @@ pub fn build_guests(root: &Path, only: &[String]) -> Result<Vec<BuiltGuest>> {
             }
             Build::Wat { source } => {
                 let path = dir.join(source);
-                Some(wat::parse_file(&path).with_context(|| format!("compiling {}", path.display()))?)
+                Some(
+                    wat::parse_file(&path)
+                        .with_context(|| format!("compiling {}", path.display()))?,
+                )
             }
             Build::None => None,
         };
@@ -270,7 +280,9 @@ fn pack(name: &str, dir: &Path, wasm: Option<&[u8]>, store: &Path) -> Result<Pat
     // Packages are stored by app id; a manifest too broken to name one is
     // stored by the guest's folder name.
     let id = field("package", "id")
-        .filter(|id| id.split('.').count() >= 3 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.'))
+        .filter(|id| {
+            id.split('.').count() >= 3 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
+        })
         .unwrap_or_else(|| name.to_string());
     let package = store.join(&id);
     if package.exists() {
@@ -289,8 +301,9 @@ fn pack(name: &str, dir: &Path, wasm: Option<&[u8]>, store: &Path) -> Result<Pat
     }
     let mut manifest = manifest;
     if manifest.contains(HASH_PLACEHOLDER) {
-        let wasm = std::fs::read(&module_path)
-            .with_context(|| format!("guest {name}: nothing to hash at {}", module_path.display()))?;
+        let wasm = std::fs::read(&module_path).with_context(|| {
+            format!("guest {name}: nothing to hash at {}", module_path.display())
+        })?;
         let hash = format!("sha256:{}", hex(&Sha256::digest(&wasm)));
         manifest = manifest.replace(HASH_PLACEHOLDER, &hash);
     }
@@ -304,8 +317,10 @@ fn copy_assets(from: &Path, to: &Path) -> Result<()> {
         let entry = entry?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        let skip = matches!(name.as_ref(), "src" | "Cargo.toml" | "guest.toml" | "wapp.toml" | "target")
-            || name.ends_with(".wat");
+        let skip = matches!(
+            name.as_ref(),
+            "src" | "Cargo.toml" | "guest.toml" | "wapp.toml" | "target"
+        ) || name.ends_with(".wat");
         if skip {
             continue;
         }

@@ -39,7 +39,11 @@ fn run(args: &[String]) -> Result<ExitCode> {
                 bail!("building weft failed");
             }
             let weft = root.join("target/debug/weft");
-            eprintln!("xtask: running {} run --ready {} world", weft.display(), package.display());
+            eprintln!(
+                "xtask: running {} run --ready {} world",
+                weft.display(),
+                package.display()
+            );
             let status = Command::new(&weft)
                 .arg("run")
                 .arg("--ready")
@@ -57,7 +61,11 @@ fn run(args: &[String]) -> Result<ExitCode> {
                 .args(&args[1..])
                 .status()
                 .context("running cargo test")?;
-            Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if status.success() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Some("guests") => {
             for guest in xtask::build_guests(&root, &args[1..])? {

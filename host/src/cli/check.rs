@@ -28,7 +28,10 @@ pub(crate) fn check(args: CheckArgs) -> Result<i32> {
     let app = App::load(&engine, package)?;
     let manifest = app.manifest();
 
-    println!("package   {} {} ({})", manifest.id, manifest.version, manifest.name);
+    println!(
+        "package   {} {} ({})",
+        manifest.id, manifest.version, manifest.name
+    );
     println!("manifest  {}", app.package().manifest_path.display());
     let kind = match app.kind() {
         WasmKind::Component => "component",

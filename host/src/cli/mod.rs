@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-pub use exit::{code_for, ExitCodes};
+pub use exit::{ExitCodes, code_for};
 
 use crate::Error;
 

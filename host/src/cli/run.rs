@@ -70,9 +70,8 @@ fn run_package(dir: PathBuf, app_args: &[String], print_ready: bool) -> Result<i
         .map_err(|err| Error::internal("cannot start the async runtime").caused_by(&err))?;
     let status = runtime.block_on(process::run(&app, &config, || {
         if print_ready {
-            ready::print_ready_line().map_err(|err| {
-                Error::internal("cannot write READY to stdout").caused_by(&err)
-            })?;
+            ready::print_ready_line()
+                .map_err(|err| Error::internal("cannot write READY to stdout").caused_by(&err))?;
         }
         if let Err(err) = ready::notify_systemd() {
             tracing::warn!("cannot notify $NOTIFY_SOCKET that the app is ready: {err}");
