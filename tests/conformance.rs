@@ -89,7 +89,33 @@ fn run_case(package: &Path, case: &Case) -> Result<(), Failed> {
         .envs(&case.env)
         .current_dir(scratch.path());
 
+    let notify = match &case.notify {
+        Some(_) => {
+            let path = scratch.path().join("notify.sock");
+            let socket = std::os::unix::net::UnixDatagram::bind(&path)?;
+            command.env("NOTIFY_SOCKET", &path);
+            Some(socket)
+        }
+        None => None,
+    };
+
     let output = run_bounded(command)?;
+    if let (Some(expected), Some(socket)) = (&case.notify, notify) {
+        socket.set_nonblocking(true)?;
+        let mut buf = [0u8; 256];
+        let received = match socket.recv(&mut buf) {
+            Ok(n) => String::from_utf8_lossy(&buf[..n]).into_owned(),
+            Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => String::new(),
+            Err(err) => return Err(err.into()),
+        };
+        if &received != expected {
+            return Err(format!(
+                "$NOTIFY_SOCKET received {received:?}, expected {expected:?}\n--- stderr ---\n{}",
+                output.stderr
+            )
+            .into());
+        }
+    }
     check(case, &output, &copy)
 }
 

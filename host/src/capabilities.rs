@@ -364,6 +364,15 @@ mod tests {
     }
 
     #[test]
+    fn every_group_links_alone_and_all_together() {
+        let engine = Engine::default();
+        for group in Group::ALL {
+            CapabilitySet::new(&[group]).linker(&engine).unwrap();
+        }
+        CapabilitySet::new(&Group::ALL).linker(&engine).unwrap();
+    }
+
+    #[test]
     fn several_missing_groups_are_all_named() {
         let imports = vec![
             import("wasi:cli/stdout@0.2.3"),

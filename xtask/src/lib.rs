@@ -65,6 +65,9 @@ pub struct Case {
     pub env: BTreeMap<String, String>,
     /// Replace the package's `wapp.toml` with this file from the package.
     pub manifest: Option<String>,
+    /// Listen on a `$NOTIFY_SOCKET` and expect exactly this message there
+    /// (an empty string: expect none).
+    pub notify: Option<String>,
     /// Flip one byte of the packed wasm before running.
     #[serde(default)]
     pub tamper: bool,
@@ -299,15 +302,23 @@ fn pack(name: &str, dir: &Path, wasm: Option<&[u8]>, store: &Path) -> Result<Pat
         }
         std::fs::write(&module_path, wasm)?;
     }
-    let mut manifest = manifest;
-    if manifest.contains(HASH_PLACEHOLDER) {
-        let wasm = std::fs::read(&module_path).with_context(|| {
-            format!("guest {name}: nothing to hash at {}", module_path.display())
-        })?;
-        let hash = format!("sha256:{}", hex(&Sha256::digest(&wasm)));
-        manifest = manifest.replace(HASH_PLACEHOLDER, &hash);
+    std::fs::write(package.join("wapp.toml"), &manifest)?;
+    // Every manifest in the package (cases may swap in alternatives) gets
+    // the hash of the module just packed.
+    for entry in std::fs::read_dir(&package)? {
+        let path = entry?.path();
+        if path.extension().is_none_or(|e| e != "toml") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path)?;
+        if text.contains(HASH_PLACEHOLDER) {
+            let wasm = std::fs::read(&module_path).with_context(|| {
+                format!("guest {name}: nothing to hash at {}", module_path.display())
+            })?;
+            let hash = format!("sha256:{}", hex(&Sha256::digest(&wasm)));
+            std::fs::write(&path, text.replace(HASH_PLACEHOLDER, &hash))?;
+        }
     }
-    std::fs::write(package.join("wapp.toml"), manifest)?;
     Ok(package)
 }
 
