@@ -1,14 +1,18 @@
 //! A loaded app: a verified [`Package`] compiled, checked against its grants,
-//! linked and pre-instantiated once ([`App`]), ready for any number of runs.
+//! linked and pre-instantiated once ([`App`]), ready for any number of
+//! processes (see [`crate::process`]).
 
-use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-use wasmtime::component::{InstancePre, Linker};
+use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Config, Engine};
 use wasmtime_wasi::I32Exit;
 
 use crate::bindings::{command, ready};
 use crate::capabilities::{self, CapabilitySet, Import};
+use crate::invoke::Method;
+use crate::limits::{EPOCH_TICK, Limits};
 use crate::loader::{self, PREVIEW1_EXIT_INTERFACE, WasmKind};
 use crate::manifest::Manifest;
 use crate::package::Package;
@@ -19,73 +23,117 @@ use crate::{Error, ErrorKind, Result};
 const HOST_INTERFACES: &[&str] = &["weft:preview1/exit"];
 
 /// What weft calls to run the app.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub enum Entry {
     /// `wasi:cli/run`, exported by the component itself.
     Run,
     /// `_start` of a core module, exported as `wasi:cli/run` by the adapter.
     Start,
+    /// An exported function, named by the manifest's `method` or `--invoke`.
+    Method(Method),
 }
 
 impl Entry {
-    pub fn describe(&self) -> &'static str {
+    pub fn describe(&self) -> String {
         match self {
-            Entry::Run => "wasi:cli/run",
-            Entry::Start => "_start (through the preview1 command adapter, as wasi:cli/run)",
+            Entry::Run => "wasi:cli/run".to_string(),
+            Entry::Start => {
+                "_start (through the preview1 command adapter, as wasi:cli/run)".to_string()
+            }
+            Entry::Method(method) => method.signature(),
         }
     }
 }
 
-/// An app, loaded once: everything that does not change between runs.
+/// How to load an app, beyond what its manifest says.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Limits that override the manifest's, field by field.
+    pub limits: Limits,
+    /// Call this export instead of the manifest's entry (`weft run --invoke`).
+    pub method: Option<String>,
+}
+
+/// An app, loaded once: everything that does not change between processes.
+/// Cloning is cheap; clones share the compiled code.
+#[derive(Clone)]
 pub struct App {
+    pub(crate) inner: Arc<AppInner>,
+}
+
+pub(crate) struct AppInner {
     pub(crate) engine: Engine,
     pub(crate) package: Package,
-    kind: WasmKind,
-    imports: Vec<Import>,
-    entry: Entry,
+    pub(crate) kind: WasmKind,
+    pub(crate) component: Component,
+    pub(crate) imports: Vec<Import>,
+    pub(crate) entry: Entry,
+    pub(crate) limits: Limits,
     pub(crate) pre: InstancePre<InstanceState>,
-    pub(crate) run: command::CommandIndices,
+    pub(crate) run: Option<command::CommandIndices>,
     pub(crate) ready: Option<ready::ReadyHookIndices>,
 }
 
-/// The engine configuration weft runs apps with.
-pub fn engine() -> Result<Engine> {
-    let config = Config::new();
-    Engine::new(&config).map_err(|err| {
+/// An engine for apps with these limits: async, epoch interruption always
+/// (for timeouts and fair sharing of threads), fuel metering when a fuel
+/// limit is set. A thread advances the epoch until the engine is dropped.
+pub fn engine(limits: &Limits) -> Result<Engine> {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    config.consume_fuel(limits.fuel.is_some());
+    let engine = Engine::new(&config).map_err(|err| {
         Error::internal("cannot create the Wasmtime engine").caused_by_wasmtime(&err)
-    })
+    })?;
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("weft-epoch".into())
+        .spawn(move || {
+            while let Some(engine) = weak.upgrade() {
+                engine.increment_epoch();
+                drop(engine);
+                std::thread::sleep(EPOCH_TICK);
+            }
+        })
+        .map_err(|err| Error::internal("cannot start the epoch thread").caused_by(&err))?;
+    Ok(engine)
 }
 
 impl App {
     /// Compiles, checks and links a package: init up to instantiation.
-    pub fn load(engine: &Engine, package: Package) -> Result<App> {
+    pub fn load(package: Package, options: &LoadOptions) -> Result<App> {
+        let limits = package.manifest.limits.overridden_by(&options.limits);
+        let engine = engine(&limits)?;
         let wasm_path = package.wasm_path();
         let kind = loader::kind_of(&package.wasm, &wasm_path)?;
         let bytes = match kind {
             WasmKind::Component => package.wasm.clone(),
             WasmKind::CoreModule => loader::adapt_core_module(&package.wasm, &wasm_path)?,
         };
-        let component = loader::compile(engine, &bytes, &wasm_path)?;
+        let component = loader::compile(&engine, &bytes, &wasm_path)?;
         let manifest = &package.manifest;
 
-        let entry = match (kind, manifest.method.as_deref()) {
+        let method = options.method.as_deref().or(manifest.method.as_deref());
+        let entry = match (kind, method) {
             (WasmKind::Component, None | Some("wasi:cli/run#run")) => Entry::Run,
             (WasmKind::CoreModule, None | Some("_start")) => Entry::Start,
-            (_, Some(method)) => {
+            (WasmKind::CoreModule, Some(method)) => {
                 return Err(Error::package(format!(
-                    "`runtime.method = \"{method}\"` in {}: calling a named export is not supported by this version of weft, which runs `wasi:cli/run` (or `_start` of a core module); remove `method` to run the app as a command",
-                    package.manifest_path.display()
+                    "{} is a core module, which can only be run through `_start`, not `{method}`; remove `method`, or package a component that exports it",
+                    wasm_path.display()
                 )));
+            }
+            (WasmKind::Component, Some(method)) => {
+                Entry::Method(Method::find(&component, &engine, method)?)
             }
         };
 
-        let mut imports = capabilities::imports_of(&component, engine);
+        let mut imports = capabilities::imports_of(&component, &engine);
         let granted = CapabilitySet::new(&manifest.imports);
         imports
             .retain(|import| !HOST_INTERFACES.contains(&capabilities::unversioned(&import.name)));
         capabilities::check_imports(&imports, &granted, &package.manifest_path)?;
 
-        let mut linker = granted.linker(engine)?;
+        let mut linker = granted.linker(&engine)?;
         link_host_interfaces(&mut linker)?;
         let pre = linker.instantiate_pre(&component).map_err(|err| {
             Error::new(
@@ -98,13 +146,16 @@ impl App {
             .caused_by_wasmtime(&err)
         })?;
 
-        let run = command::CommandIndices::new(&pre).map_err(|err| {
-            Error::package(format!(
-                "{} does not export `wasi:cli/run`, so weft cannot run it as a command; build it as a command (a `main`, or the `weft:app/app` world)",
-                wasm_path.display()
-            ))
-            .caused_by_wasmtime(&err)
-        })?;
+        let run = match entry {
+            Entry::Method(_) => None,
+            Entry::Run | Entry::Start => Some(command::CommandIndices::new(&pre).map_err(|err| {
+                Error::package(format!(
+                    "{} does not export `wasi:cli/run`, so weft cannot run it as a command; build it as a command (a `main`, or the `weft:app/app` world), or set `method` to one of its exported functions",
+                    wasm_path.display()
+                ))
+                .caused_by_wasmtime(&err)
+            })?),
+        };
 
         let ready = match component.get_export_index(None, "weft-ready") {
             None => None,
@@ -118,49 +169,64 @@ impl App {
         };
 
         Ok(App {
-            engine: engine.clone(),
-            package,
-            kind,
-            imports,
-            entry,
-            pre,
-            run,
-            ready,
+            inner: Arc::new(AppInner {
+                engine,
+                package,
+                kind,
+                component,
+                imports,
+                entry,
+                limits,
+                pre,
+                run,
+                ready,
+            }),
         })
     }
 
     pub fn manifest(&self) -> &Manifest {
-        &self.package.manifest
+        &self.inner.package.manifest
     }
 
     pub fn package(&self) -> &Package {
-        &self.package
+        &self.inner.package
     }
 
     pub fn kind(&self) -> WasmKind {
-        self.kind
+        self.inner.kind
     }
 
     pub fn entry(&self) -> &Entry {
-        &self.entry
+        &self.inner.entry
+    }
+
+    /// The limits every process of this app runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// Looks up another exported function of the app.
+    pub fn method(&self, name: &str) -> Result<Method> {
+        Method::find(&self.inner.component, &self.inner.engine, name)
     }
 
     /// The component's WASI imports (after adaptation, for a core module).
     pub fn imports(&self) -> &[Import] {
-        &self.imports
+        &self.inner.imports
     }
 
     pub fn has_ready_hook(&self) -> bool {
-        self.ready.is_some()
+        self.inner.ready.is_some()
     }
 
-    /// The app's display name for messages: its id.
+    /// The app's id, used in messages and as argv[0].
     pub fn id(&self) -> &str {
-        self.package.manifest.id.as_str()
+        self.inner.package.manifest.id.as_str()
     }
 
-    pub fn dir(&self) -> PathBuf {
-        self.package.dir.clone()
+    /// The timeout, if any, for messages.
+    pub fn timeout(&self) -> Option<Duration> {
+        self.inner.limits.timeout
     }
 }
 

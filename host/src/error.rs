@@ -18,6 +18,8 @@ pub enum ErrorKind {
     NotReady,
     /// The guest trapped (a panic, `unreachable`, an out-of-bounds access, ...).
     Trap,
+    /// A limit stopped the guest.
+    Limit(crate::limits::LimitHit),
     /// Something failed inside weft or on the host (I/O, Wasmtime internals).
     Internal,
 }

@@ -12,19 +12,24 @@
 //!    interfaces, and the check that every import is granted;
 //! 6. [`app`]: all of the above, once → an [`app::App`] ready to instantiate;
 //! 7. [`wasi_config`]: the manifest's args, env, mounts and cwd → per-instance state;
-//! 8. [`process`]: one run: init, the ready signal ([`ready`]), the entry, the exit status.
+//! 8. [`limits`]: memory, fuel, timeout and caps → store limits, and which limit stopped a guest;
+//! 9. [`invoke`]: exported functions by name, arguments parsed by WIT type, results as WAVE/JSON;
+//! 10. [`process`]: one run: init, the ready signal ([`ready`]), the call, an [`process::ExitEvent`].
 //!
 //! Nothing in the library prints to stdout except the `READY` line, and
 //! nothing decides an exit code: errors carry an [`ErrorKind`] that the CLI
 //! maps to one.
 //!
 //! ```no_run
+//! use weft::app::{App, LoadOptions};
+//! use weft::process::{Call, ExitEvent, Spawn};
+//! use weft::wasi_config::WasiConfig;
+//!
 //! # async fn example() -> weft::Result<()> {
-//! let dir = weft::store::resolve("./my-app")?;
-//! let package = weft::package::Package::load(&dir)?;
-//! let engine = weft::app::engine()?;
-//! let app = weft::app::App::load(&engine, package)?;
-//! let config = weft::wasi_config::WasiConfig::resolve(
+//! // Load once: verify the hash, compile, check grants, pre-instantiate.
+//! let dir = weft::store::resolve("./compute")?;
+//! let app = App::load(weft::package::Package::load(&dir)?, &LoadOptions::default())?;
+//! let config = WasiConfig::resolve(
 //!     app.manifest(),
 //!     &app.package().manifest_path,
 //!     &app.package().dir,
@@ -32,8 +37,22 @@
 //!     &[],
 //!     |name| std::env::var(name).ok(),
 //! )?;
-//! let status = weft::process::run(&app, &config, || Ok(())).await?;
-//! println!("exited with {}", status.0);
+//!
+//! // Spawn many processes from it; each ends with an exit event.
+//! let method = app.method("compute")?;
+//! let args = method.parse_args(&["6".to_string(), "7".to_string()])?;
+//! let processes: Vec<_> = (0..100)
+//!     .map(|_| {
+//!         let call = Call::Method { method: method.clone(), args: args.clone() };
+//!         app.spawn(Spawn::new(config.clone(), call))
+//!     })
+//!     .collect();
+//! for process in processes {
+//!     match process.wait().await {
+//!         ExitEvent::Returned(values) => assert_eq!(values[0], wasmtime::component::Val::U32(42)),
+//!         other => eprintln!("{other:?}"),
+//!     }
+//! }
 //! # Ok(())
 //! # }
 //! ```
@@ -43,6 +62,8 @@ mod bindings;
 pub mod capabilities;
 pub mod cli;
 mod error;
+pub mod invoke;
+pub mod limits;
 pub mod loader;
 pub mod manifest;
 pub mod package;

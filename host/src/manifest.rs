@@ -14,6 +14,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::capabilities::Group;
+use crate::limits::{Limits, parse_bytes, parse_duration};
 use crate::store::AppId;
 
 /// A validated manifest.
@@ -32,6 +33,8 @@ pub struct Manifest {
     /// The WASI groups the app may import, in manifest order.
     pub imports: Vec<Group>,
     pub wasi: WasiSettings,
+    /// `[runtime.limits]`; `weft run` flags override each one.
+    pub limits: Limits,
     pub command: Option<Command>,
     pub ui: Option<Ui>,
 }
@@ -141,6 +144,26 @@ struct RawRuntime {
     imports: Vec<Spanned<String>>,
     #[serde(default)]
     wasi: RawWasi,
+    #[serde(default)]
+    limits: RawLimits,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    memory: Option<Spanned<SizeValue>>,
+    fuel: Option<Spanned<i64>>,
+    timeout: Option<Spanned<String>>,
+    table_elements: Option<Spanned<i64>>,
+    instances: Option<Spanned<i64>>,
+}
+
+/// A size written as bytes (`67108864`) or with a unit (`"64MiB"`).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SizeValue {
+    Bytes(i64),
+    Text(String),
 }
 
 #[derive(Deserialize, Default)]
@@ -258,12 +281,20 @@ impl Manifest {
         }
 
         let wasi = validate_wasi(runtime.wasi, &at)?;
+        let limits = validate_limits(runtime.limits, &at)?;
 
         let command = match raw.command {
             Some(command) => {
                 let command = command.into_inner();
                 let name = command.name.get_ref();
-                if !is_command_name(name) {
+                if name == "list" {
+                    return Err(at(
+                        command.name.span(),
+                        "command.name",
+                        "\"list\" is reserved for `weft run list`; choose another name".to_string(),
+                    ));
+                }
+                if !crate::store::is_command_name(name) {
                     return Err(at(
                         command.name.span(),
                         "command.name",
@@ -291,6 +322,7 @@ impl Manifest {
             method,
             imports,
             wasi,
+            limits,
             command,
             ui: raw.ui.map(|ui| Ui { entry: ui.entry }),
         })
@@ -533,6 +565,62 @@ fn validate_wasi(raw: RawWasi, at: &At<'_>) -> Result<WasiSettings, ManifestErro
     })
 }
 
+fn validate_limits(raw: RawLimits, at: &At<'_>) -> Result<Limits, ManifestError> {
+    let positive = |value: Option<Spanned<i64>>, field: &str, example: &str| match value {
+        Some(value) if *value.get_ref() <= 0 => Err(at(
+            value.span(),
+            field,
+            format!(
+                "{} is not a limit; give a positive number, like {example}, or leave the field out for no limit",
+                value.get_ref()
+            ),
+        )),
+        Some(value) => Ok(Some(*value.get_ref() as u64)),
+        None => Ok(None),
+    };
+    let memory = match raw.memory {
+        Some(memory) => {
+            let span = memory.span();
+            let bytes = match memory.into_inner() {
+                SizeValue::Bytes(n) if n > 0 => Ok(n as u64),
+                SizeValue::Bytes(n) => Err(format!(
+                    "{n} is not a size; give a positive size, like \"64MiB\""
+                )),
+                SizeValue::Text(text) => parse_bytes(&text),
+            }
+            .map_err(|why| at(span.clone(), "runtime.limits.memory", why))?;
+            if bytes < 65_536 {
+                return Err(at(
+                    span,
+                    "runtime.limits.memory",
+                    "is below one wasm page (64KiB); give at least \"64KiB\", like \"64MiB\""
+                        .to_string(),
+                ));
+            }
+            Some(bytes)
+        }
+        None => None,
+    };
+    let timeout = match raw.timeout {
+        Some(timeout) => Some(
+            parse_duration(timeout.get_ref())
+                .map_err(|why| at(timeout.span(), "runtime.limits.timeout", why))?,
+        ),
+        None => None,
+    };
+    Ok(Limits {
+        memory,
+        fuel: positive(raw.fuel, "runtime.limits.fuel", "10_000_000")?,
+        timeout,
+        table_elements: positive(
+            raw.table_elements,
+            "runtime.limits.table_elements",
+            "10_000",
+        )?,
+        instances: positive(raw.instances, "runtime.limits.instances", "100")?,
+    })
+}
+
 fn validate_guest_path(guest: &str) -> Result<(), String> {
     if !guest.starts_with('/') {
         return Err(format!(
@@ -545,12 +633,6 @@ fn validate_guest_path(guest: &str) -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-fn is_command_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    matches!(bytes.next(), Some(b'a'..=b'z'))
-        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -623,6 +705,11 @@ cwd = "/data"
 env = [{{ name = "MODE", value = "fast" }}, {{ name = "API", from = "HOST_API", required = true }}]
 mounts = [{{ host = "data", guest = "/data", read_only = true }}, {{ host = "out", guest = "/out", read_only = false }}]
 
+[runtime.limits]
+memory = "64MiB"
+fuel = 10_000_000
+timeout = "5s"
+
 [command]
 name = "hello"
 short = "Say hello"
@@ -653,6 +740,9 @@ short = "Say hello"
         assert!(m.wasi.mounts[0].read_only);
         assert!(!m.wasi.mounts[1].read_only);
         assert_eq!(m.command.as_ref().unwrap().name, "hello");
+        assert_eq!(m.limits.memory, Some(64 << 20));
+        assert_eq!(m.limits.fuel, Some(10_000_000));
+        assert_eq!(m.limits.timeout, Some(std::time::Duration::from_secs(5)));
         assert_eq!(m.hash_string(), HASH);
     }
 
@@ -757,6 +847,18 @@ short = "Say hello"
         let err = error(&good().replace("args = [\"--flag\"]", "args = 3"));
         assert_eq!(err.field, "runtime.wasi.args");
         assert_eq!(err.line, 12);
+    }
+
+    #[test]
+    fn bad_limits_are_rejected() {
+        let err = error(&good().replace("memory = \"64MiB\"", "memory = \"64 parsecs\""));
+        assert_eq!(err.field, "runtime.limits.memory");
+        let err = error(&good().replace("fuel = 10_000_000", "fuel = -1"));
+        assert_eq!(err.field, "runtime.limits.fuel");
+        let err = error(&good().replace("timeout = \"5s\"", "timeout = \"soon\""));
+        assert_eq!(err.field, "runtime.limits.timeout");
+        let ok = parse(&good().replace("memory = \"64MiB\"", "memory = 1048576")).unwrap();
+        assert_eq!(ok.limits.memory, Some(1 << 20));
     }
 
     #[test]

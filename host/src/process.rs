@@ -1,87 +1,303 @@
-//! One run of an app: init (instantiate, call `weft-ready`), then the ready
-//! signal, step (call the entry), close (drop the instance) → an [`ExitStatus`].
+//! Processes: one run of an [`App`]. Init (instantiate, call `weft-ready`),
+//! the ready signal, step (call the entry or a method), close (drop the
+//! instance), and an [`ExitEvent`] that says how it ended.
+//!
+//! A process is a Tokio task. A guest blocked on I/O or a sleep awaits
+//! without holding a thread; a CPU-bound guest yields at every epoch tick, so
+//! many processes share a few threads fairly.
 
-use wasmtime::Store;
+use std::time::Instant;
+
+use wasmtime::component::Val;
+use wasmtime::{Store, Trap};
 use wasmtime_wasi::I32Exit;
 
-use crate::app::App;
+use crate::app::{App, Entry};
+use crate::invoke::Method;
+use crate::limits::{self, DeadlineReached, LimitHit};
 use crate::wasi_config::WasiConfig;
-use crate::{Error, ErrorKind, Result};
+use crate::{Error, ErrorKind};
 
-/// How a run ended when the guest itself chose: its exit status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ExitStatus(pub i32);
+/// What a process calls once it is ready.
+#[derive(Clone)]
+pub enum Call {
+    /// The command entry: `wasi:cli/run` (or `_start` through the adapter).
+    Run,
+    /// An exported function with its arguments.
+    Method { method: Method, args: Vec<Val> },
+}
 
-/// Runs the app once with `config`. `on_ready` is called after init has
-/// finished (after a successful `weft-ready`), before the entry runs.
-///
-/// A guest that exits, by returning from its entry or by calling exit, gives
-/// `Ok` with its status; a trap, a failed `weft-ready` or a failure to
-/// instantiate gives an error of the matching kind.
-pub async fn run(
-    app: &App,
-    config: &WasiConfig,
-    on_ready: impl FnOnce() -> Result<()>,
-) -> Result<ExitStatus> {
-    let state = config.instance_state()?;
-    let mut store = Store::new(&app.engine, state);
-
-    // Init.
-    let instance = match app.pre.instantiate_async(&mut store).await {
-        Ok(instance) => instance,
-        Err(err) => return ended(app, err, "while starting"),
-    };
-    if let Some(indices) = &app.ready {
-        let hook = indices.load(&mut store, &instance).map_err(|err| {
-            Error::internal("cannot find the weft-ready export").caused_by_wasmtime(&err)
-        })?;
-        match hook.call_weft_ready(&mut store).await {
-            Ok(Ok(())) => {}
-            Ok(Err(message)) => {
-                return Err(Error::new(
-                    ErrorKind::NotReady,
-                    format!(
-                        "app {} did not start: its weft-ready hook returned an error: {message}",
-                        app.id()
-                    ),
-                ));
-            }
-            Err(err) => return ended(app, err, "in its weft-ready hook"),
+impl Call {
+    /// The app's own entry with these arguments: `Run` for commands, the
+    /// manifest's method for function apps.
+    pub fn entry(app: &App, args: Vec<Val>) -> Call {
+        match app.entry() {
+            Entry::Method(method) => Call::Method {
+                method: method.clone(),
+                args,
+            },
+            Entry::Run | Entry::Start => Call::Run,
         }
-    }
-    on_ready()?;
-
-    // Step.
-    let command = app.run.load(&mut store, &instance).map_err(|err| {
-        Error::internal("cannot find the wasi:cli/run export").caused_by_wasmtime(&err)
-    })?;
-    let result = command.wasi_cli_run().call_run(&mut store).await;
-
-    // Close: the store and the instance in it are dropped here.
-    match result {
-        Ok(Ok(())) => Ok(ExitStatus(0)),
-        Ok(Err(())) => Ok(ExitStatus(1)),
-        Err(err) => ended(app, err, "while running"),
     }
 }
 
-/// Classifies an error that ended a guest early: an exit, or a trap.
-fn ended(app: &App, err: wasmtime::Error, when: &str) -> Result<ExitStatus> {
-    if let Some(exit) = err.downcast_ref::<I32Exit>() {
-        return Ok(ExitStatus(exit.0));
-    }
-    if let Some(trap) = err.downcast_ref::<wasmtime::Trap>() {
-        let mut error = Error::new(
-            ErrorKind::Trap,
-            format!("app {} trapped {when}: {trap}", app.id()),
-        );
-        if let Some(backtrace) = err.downcast_ref::<wasmtime::WasmBacktrace>() {
-            error = error.with_detail(backtrace.to_string());
+/// How a process ended.
+#[derive(Debug)]
+pub enum ExitEvent {
+    /// The method returned these values.
+    Returned(Vec<Val>),
+    /// The guest ended with this exit status (its `wasi:cli/run` result, an
+    /// `exit`, `exit-with-code` or preview1 `proc_exit`).
+    Exited(i32),
+    /// The guest trapped.
+    Trapped {
+        message: String,
+        backtrace: Option<String>,
+    },
+    /// A limit stopped the guest.
+    LimitHit(LimitHit),
+    /// `weft-ready` returned `err` with this message.
+    NotReady(String),
+    /// The process was killed by its owner.
+    Killed,
+    /// The process could not be set up or run (not the guest's doing).
+    Failed(Error),
+}
+
+impl ExitEvent {
+    /// The exit event as a library error, for events that are failures.
+    pub fn into_error(self, app: &App) -> Option<Error> {
+        let id = app.id();
+        match self {
+            ExitEvent::Returned(_) | ExitEvent::Exited(_) => None,
+            ExitEvent::Trapped { message, backtrace } => {
+                let error = Error::new(ErrorKind::Trap, format!("app {id} trapped: {message}"));
+                Some(match backtrace {
+                    Some(backtrace) => error.with_detail(backtrace),
+                    None => error,
+                })
+            }
+            ExitEvent::LimitHit(hit) => Some(Error::new(
+                ErrorKind::Limit(hit),
+                format!("app {id} was stopped: {hit}"),
+            )),
+            ExitEvent::NotReady(message) => Some(Error::new(
+                ErrorKind::NotReady,
+                format!("app {id} did not start: its weft-ready hook returned an error: {message}"),
+            )),
+            ExitEvent::Killed => Some(Error::internal(format!("app {id} was killed"))),
+            ExitEvent::Failed(error) => Some(error),
         }
-        return Err(error);
     }
-    Err(
-        Error::new(ErrorKind::Trap, format!("app {} failed {when}", app.id()))
-            .caused_by_wasmtime(&err),
-    )
+}
+
+/// Options for one process.
+pub struct Spawn {
+    pub config: WasiConfig,
+    pub call: Call,
+    /// Called once init has finished, before the call: where the CLI prints
+    /// `READY`. An error aborts the process.
+    pub on_ready: Option<Box<dyn FnOnce() -> crate::Result<()> + Send>>,
+}
+
+impl Spawn {
+    pub fn new(config: WasiConfig, call: Call) -> Self {
+        Spawn {
+            config,
+            call,
+            on_ready: None,
+        }
+    }
+}
+
+/// A running process: await its [`ExitEvent`], or kill it.
+pub struct Process {
+    task: tokio::task::JoinHandle<ExitEvent>,
+}
+
+impl Process {
+    /// Stops the process at its next await point (an epoch tick at the latest).
+    pub fn kill(&self) {
+        self.task.abort();
+    }
+
+    /// Waits for the process to end.
+    pub async fn wait(self) -> ExitEvent {
+        match self.task.await {
+            Ok(event) => event,
+            Err(err) if err.is_cancelled() => ExitEvent::Killed,
+            Err(_) => ExitEvent::Failed(Error::internal("the process's task panicked")),
+        }
+    }
+}
+
+impl App {
+    /// Starts a process as a task on the current Tokio runtime.
+    ///
+    /// # Panics
+    ///
+    /// Outside a Tokio runtime, as `tokio::spawn` does.
+    pub fn spawn(&self, spawn: Spawn) -> Process {
+        let app = self.clone();
+        Process {
+            task: tokio::spawn(async move { run(&app, spawn).await }),
+        }
+    }
+}
+
+/// Runs one process to its end on the current task.
+pub async fn run(app: &App, spawn: Spawn) -> ExitEvent {
+    let started = Instant::now();
+    let limits = app.limits().clone();
+    match limits.timeout {
+        Some(timeout) => {
+            match tokio::time::timeout_at((started + timeout).into(), execute(app, spawn, started))
+                .await
+            {
+                Ok(event) => event,
+                // The guest was waiting on the host (a sleep, I/O) when time ran out.
+                Err(_) => ExitEvent::LimitHit(LimitHit::Timeout { limit: timeout }),
+            }
+        }
+        None => execute(app, spawn, started).await,
+    }
+}
+
+async fn execute(app: &App, spawn: Spawn, started: Instant) -> ExitEvent {
+    let inner = &app.inner;
+    let state = match spawn.config.instance_state(&inner.limits) {
+        Ok(state) => state,
+        Err(err) => return ExitEvent::Failed(err),
+    };
+    let mut store = Store::new(&inner.engine, state);
+    store.limiter(|state| state.limiter());
+    if let Err(err) = limits::apply(&mut store, &inner.limits, started) {
+        return ExitEvent::Failed(
+            Error::internal("cannot apply the limits").caused_by_wasmtime(&err),
+        );
+    }
+
+    // Init.
+    let instance = match inner.pre.instantiate_async(&mut store).await {
+        Ok(instance) => instance,
+        Err(err) => return ended(&store, err, app),
+    };
+    if let Some(indices) = &inner.ready {
+        let hook = match indices.load(&mut store, &instance) {
+            Ok(hook) => hook,
+            Err(err) => {
+                return ExitEvent::Failed(
+                    Error::internal("cannot find the weft-ready export").caused_by_wasmtime(&err),
+                );
+            }
+        };
+        match hook.call_weft_ready(&mut store).await {
+            Ok(Ok(())) => {}
+            Ok(Err(message)) => return ExitEvent::NotReady(message),
+            Err(err) => return ended(&store, err, app),
+        }
+    }
+    if let Some(on_ready) = spawn.on_ready
+        && let Err(err) = on_ready()
+    {
+        return ExitEvent::Failed(err);
+    }
+
+    // Step.
+    let event = match spawn.call {
+        Call::Run => {
+            let Some(indices) = &inner.run else {
+                return ExitEvent::Failed(Error::package(format!(
+                    "app {} is not a command: it has no `wasi:cli/run` to call",
+                    app.id()
+                )));
+            };
+            let command = match indices.load(&mut store, &instance) {
+                Ok(command) => command,
+                Err(err) => {
+                    return ExitEvent::Failed(
+                        Error::internal("cannot find the wasi:cli/run export")
+                            .caused_by_wasmtime(&err),
+                    );
+                }
+            };
+            match command.wasi_cli_run().call_run(&mut store).await {
+                Ok(Ok(())) => ExitEvent::Exited(0),
+                Ok(Err(())) => ExitEvent::Exited(1),
+                Err(err) => ended(&store, err, app),
+            }
+        }
+        Call::Method { method, args } => {
+            let Some(func) = instance.get_func(&mut store, method.index) else {
+                return ExitEvent::Failed(Error::internal(format!(
+                    "the export `{}` disappeared after instantiation",
+                    method.name
+                )));
+            };
+            let mut results = vec![Val::Bool(false); method.results.len()];
+            match func.call_async(&mut store, &args, &mut results).await {
+                Ok(()) => ExitEvent::Returned(results),
+                Err(err) => ended(&store, err, app),
+            }
+        }
+    };
+
+    // Close: the store, and the instance in it, are dropped here.
+    drop(store);
+    event
+}
+
+/// Classifies the error that ended a guest: an exit, a limit, or a trap.
+fn ended(
+    store: &Store<crate::wasi_config::InstanceState>,
+    err: wasmtime::Error,
+    app: &App,
+) -> ExitEvent {
+    if let Some(exit) = err.downcast_ref::<I32Exit>() {
+        return ExitEvent::Exited(exit.0);
+    }
+    if let Some(hit) = store.data().limit_hit() {
+        return ExitEvent::LimitHit(hit);
+    }
+    let limits = app.limits();
+    if err.downcast_ref::<DeadlineReached>().is_some()
+        && let Some(limit) = limits.timeout
+    {
+        return ExitEvent::LimitHit(LimitHit::Timeout { limit });
+    }
+    let backtrace = err
+        .downcast_ref::<wasmtime::WasmBacktrace>()
+        .map(|bt| bt.to_string());
+    if let Some(trap) = err.downcast_ref::<Trap>() {
+        match trap {
+            Trap::OutOfFuel => {
+                if let Some(limit) = limits.fuel {
+                    return ExitEvent::LimitHit(LimitHit::Fuel { limit });
+                }
+            }
+            Trap::StackOverflow => {
+                return ExitEvent::Trapped {
+                    message: "its call stack overflowed (recursion too deep)".to_string(),
+                    backtrace: None,
+                };
+            }
+            _ => {}
+        }
+        return ExitEvent::Trapped {
+            message: trap.to_string(),
+            backtrace,
+        };
+    }
+    let text = format!("{err:#}");
+    if text.contains("instance count too high") {
+        return ExitEvent::LimitHit(LimitHit::Instances {
+            limit: limits
+                .instances
+                .unwrap_or(limits::DEFAULT_MAX_INSTANCES as u64),
+        });
+    }
+    ExitEvent::Trapped {
+        message: err.to_string(),
+        backtrace,
+    }
 }

@@ -72,9 +72,10 @@ pub fn find_in_stores(id: &AppId, roots: &[PathBuf]) -> Result<PathBuf> {
 
 /// Where the app named on the command line lives: a package directory.
 ///
-/// `target` is a package directory, the path of its `wapp.toml`, or an app id
-/// to look up in the stores. Anything that looks like a path (it contains a
-/// `/`, starts with `.`, or exists) is taken as one.
+/// `target` is a package directory, the path of its `wapp.toml`, an app id
+/// to look up in the stores, or a command name (`[command] name`) to look up
+/// there. Anything that looks like a path (it contains a `/`, starts with
+/// `.`, or exists) is taken as one; a name with dots is an app id.
 pub fn resolve(target: &str) -> Result<PathBuf> {
     resolve_in(target, &store_roots())
 }
@@ -86,11 +87,93 @@ pub fn resolve_in(target: &str, roots: &[PathBuf]) -> Result<PathBuf> {
     if looks_like_path {
         return package_dir_of(path);
     }
+    if !target.contains('.') && is_command_name(target) {
+        return find_command(target, roots);
+    }
     match AppId::parse(target) {
         Ok(id) => find_in_stores(&id, roots),
         Err(why) => Err(Error::package(format!(
-            "\"{target}\" is neither a package path nor an app id: {why}; pass a package directory (such as ./my-app) or an installed app's id"
+            "\"{target}\" is neither a package path, an app id nor a command name: {why}; pass a package directory (such as ./my-app), an installed app's id, or a command name from `weft run list`"
         ))),
+    }
+}
+
+/// Whether `name` has the form of a command name: lowercase letters, digits
+/// and `-`, starting with a letter.
+pub fn is_command_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    matches!(bytes.next(), Some(b'a'..=b'z'))
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// A named command found in a store.
+#[derive(Debug, Clone)]
+pub struct CommandEntry {
+    pub name: String,
+    pub short: Option<String>,
+    pub id: AppId,
+    pub dir: PathBuf,
+}
+
+/// Every named command in the stores. Packages whose manifest does not parse
+/// are skipped with a warning; a command name used by two packages is an
+/// error that names both.
+pub fn commands(roots: &[PathBuf]) -> Result<Vec<CommandEntry>> {
+    let mut found: Vec<CommandEntry> = Vec::new();
+    for root in roots {
+        let Ok(entries) = std::fs::read_dir(root) else {
+            continue;
+        };
+        let mut dirs: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.join("wapp.toml").is_file())
+            .collect();
+        dirs.sort();
+        for dir in dirs {
+            let manifest = match crate::manifest::Manifest::from_file(&dir.join("wapp.toml")) {
+                Ok(manifest) => manifest,
+                Err(err) => {
+                    tracing::warn!("skipping {}: {err}", dir.display());
+                    continue;
+                }
+            };
+            let Some(command) = manifest.command else {
+                continue;
+            };
+            if let Some(other) = found.iter().find(|c| c.name == command.name) {
+                return Err(Error::package(format!(
+                    "command \"{}\" is defined by two packages, {} ({}) and {} ({}); rename `[command] name` in one of them",
+                    command.name,
+                    other.id,
+                    other.dir.display(),
+                    manifest.id,
+                    dir.display()
+                )));
+            }
+            found.push(CommandEntry {
+                name: command.name,
+                short: command.short,
+                id: manifest.id,
+                dir,
+            });
+        }
+    }
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(found)
+}
+
+/// The package whose `[command] name` is `name`.
+pub fn find_command(name: &str, roots: &[PathBuf]) -> Result<PathBuf> {
+    let commands = commands(roots)?;
+    match commands.into_iter().find(|c| c.name == name) {
+        Some(command) => Ok(command.dir),
+        None => {
+            let searched: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
+            Err(Error::package(format!(
+                "no package in {} defines the command \"{name}\"; `weft run list` shows the commands there, or pass a package directory or app id",
+                searched.join(", ")
+            )))
+        }
     }
 }
 

@@ -14,6 +14,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
+use crate::limits::{LimitHit, Limiter, Limits};
 use crate::manifest::{EnvSource, Manifest};
 use crate::{Error, Result};
 
@@ -23,6 +24,18 @@ pub struct InstanceState {
     http: WasiHttpCtx,
     table: ResourceTable,
     outbound: OutboundPolicy,
+    limiter: Limiter,
+}
+
+impl InstanceState {
+    pub(crate) fn limiter(&mut self) -> &mut Limiter {
+        &mut self.limiter
+    }
+
+    /// The limit that refused the guest something, if one did.
+    pub fn limit_hit(&self) -> Option<LimitHit> {
+        self.limiter.hit
+    }
 }
 
 impl WasiView for InstanceState {
@@ -52,6 +65,16 @@ pub struct ResolvedMount {
     pub read_only: bool,
 }
 
+/// Where an instance's stdin, stdout and stderr go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Stdio {
+    /// weft's own stdin, stdout and stderr (what `weft run` does).
+    #[default]
+    Inherit,
+    /// Empty stdin; output is discarded.
+    Null,
+}
+
 /// Everything an instance is configured with, resolved once per app so that
 /// each instance only copies it into a fresh context.
 #[derive(Debug, Clone)]
@@ -60,6 +83,7 @@ pub struct WasiConfig {
     pub env: Vec<(String, String)>,
     pub cwd: Option<String>,
     pub mounts: Vec<ResolvedMount>,
+    pub stdio: Stdio,
 }
 
 impl WasiConfig {
@@ -130,13 +154,16 @@ impl WasiConfig {
             env,
             cwd: manifest.wasi.cwd.clone(),
             mounts,
+            stdio: Stdio::Inherit,
         })
     }
 
-    /// A fresh store state for one instance.
-    pub fn instance_state(&self) -> Result<InstanceState> {
+    /// A fresh store state for one instance, under `limits`.
+    pub fn instance_state(&self, limits: &Limits) -> Result<InstanceState> {
         let mut builder = WasiCtxBuilder::new();
-        builder.inherit_stdio();
+        if self.stdio == Stdio::Inherit {
+            builder.inherit_stdio();
+        }
         builder.args(&self.args);
         builder.envs(&self.env);
         if let Some(cwd) = &self.cwd {
@@ -166,6 +193,7 @@ impl WasiConfig {
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
             outbound: OutboundPolicy,
+            limiter: Limiter::new(limits),
         })
     }
 }

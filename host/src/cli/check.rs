@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 
 use super::CheckArgs;
-use crate::app::{self, App};
+use crate::app::{App, LoadOptions};
 use crate::capabilities::Group;
+use crate::limits::{format_bytes, format_duration};
 use crate::loader::WasmKind;
 use crate::package::Package;
 use crate::store;
@@ -18,33 +19,35 @@ pub(crate) fn check(args: CheckArgs) -> Result<i32> {
             args.app.to_string_lossy()
         ))
     })?;
-    let roots = match args.store {
-        Some(dir) => vec![dir],
-        None => store::store_roots(),
+    let roots = if args.store.is_empty() {
+        store::store_roots()
+    } else {
+        args.store.clone()
     };
     let dir = store::resolve_in(target, &roots)?;
     let package = Package::load(&dir)?;
-    let engine = app::engine()?;
-    let app = App::load(&engine, package)?;
+    let app = App::load(package, &LoadOptions::default())?;
     let manifest = app.manifest();
 
-    println!(
+    out!(
         "package   {} {} ({})",
-        manifest.id, manifest.version, manifest.name
+        manifest.id,
+        manifest.version,
+        manifest.name
     );
-    println!("manifest  {}", app.package().manifest_path.display());
+    out!("manifest  {}", app.package().manifest_path.display());
     let kind = match app.kind() {
         WasmKind::Component => "component",
         WasmKind::CoreModule => "core module, adapted with the preview1 command adapter",
     };
-    println!(
+    out!(
         "module    {} ({kind}, {} bytes, {} verified)",
         app.package().wasm_path().display(),
         app.package().wasm.len(),
         manifest.hash_string()
     );
-    println!("entry     {}", app.entry().describe());
-    println!(
+    out!("entry     {}", app.entry().describe());
+    out!(
         "ready     {}",
         if app.has_ready_hook() {
             "weft-ready is exported and is called before READY"
@@ -58,11 +61,11 @@ pub(crate) fn check(args: CheckArgs) -> Result<i32> {
         by_group.entry(group).or_default().push(&import.name);
     }
     if by_group.is_empty() {
-        println!("imports   none");
+        out!("imports   none");
     }
     for (i, (group, names)) in by_group.iter().enumerate() {
         let label = if i == 0 { "imports" } else { "" };
-        println!("{label:<9} {group}: {}", names.join(", "));
+        out!("{label:<9} {group}: {}", names.join(", "));
     }
     let unused: Vec<&str> = manifest
         .imports
@@ -71,8 +74,39 @@ pub(crate) fn check(args: CheckArgs) -> Result<i32> {
         .filter(|g| !by_group.contains_key(g))
         .collect();
     if !unused.is_empty() {
-        println!("unused    granted but not imported: {}", unused.join(", "));
+        out!("unused    granted but not imported: {}", unused.join(", "));
     }
-    println!("ok        every import is granted");
+    let limits = app.limits();
+    let mut shown = Vec::new();
+    if let Some(memory) = limits.memory {
+        shown.push(format!("memory {}", format_bytes(memory)));
+    }
+    if let Some(fuel) = limits.fuel {
+        shown.push(format!("fuel {fuel}"));
+    }
+    if let Some(timeout) = limits.timeout {
+        shown.push(format!("timeout {}", format_duration(timeout)));
+    }
+    if let Some(n) = limits.table_elements {
+        shown.push(format!("table_elements {n}"));
+    }
+    if let Some(n) = limits.instances {
+        shown.push(format!("instances {n}"));
+    }
+    if !shown.is_empty() {
+        out!("limits    {}", shown.join(", "));
+    }
+    if let Some(command) = &manifest.command {
+        out!(
+            "command   {}{}",
+            command.name,
+            command
+                .short
+                .as_deref()
+                .map(|s| format!(": {s}"))
+                .unwrap_or_default()
+        );
+    }
+    out!("ok        every import is granted");
     Ok(0)
 }

@@ -1,8 +1,9 @@
 //! Exit codes: the guest's own status passes through; weft's own failures use
-//! a small reserved range (64–70, as sysexits), never 101 (a Rust panic),
+//! a small reserved range (64–74, as sysexits), never 101 (a Rust panic),
 //! 124–127 or 128+N (shells and signals). docs/cli.md lists them.
 
 use crate::ErrorKind;
+use crate::limits::LimitHit;
 
 /// weft's own exit codes.
 pub struct ExitCodes;
@@ -22,6 +23,14 @@ impl ExitCodes {
     pub const TRAP: i32 = 69;
     /// weft itself failed (a bug, or the host refused an operation).
     pub const INTERNAL: i32 = 70;
+    /// The guest hit its memory limit.
+    pub const MEMORY_LIMIT: i32 = 71;
+    /// The guest used up its fuel.
+    pub const FUEL_LIMIT: i32 = 72;
+    /// The guest ran past its timeout.
+    pub const TIMEOUT: i32 = 73;
+    /// The guest hit its table-element or instance cap.
+    pub const RESOURCE_LIMIT: i32 = 74;
 }
 
 /// The exit code for an error kind.
@@ -34,6 +43,14 @@ pub fn code_for(kind: ErrorKind) -> i32 {
         ErrorKind::NotReady => ExitCodes::NOT_READY,
         ErrorKind::Trap => ExitCodes::TRAP,
         ErrorKind::Internal => ExitCodes::INTERNAL,
+        ErrorKind::Limit(hit) => match hit {
+            LimitHit::Memory { .. } => ExitCodes::MEMORY_LIMIT,
+            LimitHit::Fuel { .. } => ExitCodes::FUEL_LIMIT,
+            LimitHit::Timeout { .. } => ExitCodes::TIMEOUT,
+            LimitHit::TableElements { .. } | LimitHit::Instances { .. } => {
+                ExitCodes::RESOURCE_LIMIT
+            }
+        },
     }
 }
 
@@ -51,6 +68,15 @@ mod tests {
             ErrorKind::NotReady,
             ErrorKind::Trap,
             ErrorKind::Internal,
+            ErrorKind::Limit(LimitHit::Memory {
+                limit: 1,
+                requested: 2,
+            }),
+            ErrorKind::Limit(LimitHit::Fuel { limit: 1 }),
+            ErrorKind::Limit(LimitHit::Timeout {
+                limit: std::time::Duration::from_secs(1),
+            }),
+            ErrorKind::Limit(LimitHit::Instances { limit: 1 }),
         ];
         let codes: Vec<i32> = kinds.iter().map(|k| code_for(*k)).collect();
         for (i, code) in codes.iter().enumerate() {

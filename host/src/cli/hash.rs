@@ -16,6 +16,6 @@ pub(crate) fn hash(args: HashArgs) -> Result<i32> {
             args.file.display()
         ))
     })?;
-    println!("{}", crate::package::hash_of(&bytes));
+    out!("{}", crate::package::hash_of(&bytes));
     Ok(0)
 }

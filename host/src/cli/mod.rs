@@ -2,6 +2,13 @@
 //! subcommand; this file parses, dispatches, reports errors on stderr and maps
 //! error kinds to the exit codes documented in docs/cli.md.
 
+/// `println!` for weft's own stdout output, without a panic on a closed pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::cli::stdout_line(format_args!($($arg)*))
+    };
+}
+
 mod check;
 mod exit;
 mod hash;
@@ -30,7 +37,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run an app: weft's flags, then the app, then the app's own arguments.
+    /// Run an app: weft's flags, then the app, then the app's own arguments
+    /// (`weft run list` lists the named commands in the stores).
     Run(RunArgs),
     /// Validate a package without running it, and show what it imports.
     Check(CheckArgs),
@@ -43,13 +51,44 @@ pub(crate) struct RunArgs {
     /// Print the line READY on stdout once the app has started.
     #[arg(long)]
     pub ready: bool,
-    /// Look up app ids in this package store only.
+    /// Look up app ids and command names in this package store only
+    /// (repeatable: searched in order).
     #[arg(long, value_name = "DIR")]
-    pub store: Option<PathBuf>,
-    /// The app: a package directory, its wapp.toml, or an installed app's id;
-    /// then the app's arguments, appended to the manifest's `args`.
+    pub store: Vec<PathBuf>,
+    /// Call this export instead of the app's entry, with WAVE arguments:
+    /// `--invoke 'compute(6, 7)'` or `--invoke 'my:pkg/iface#f("x")'`.
+    #[arg(long, value_name = "CALL")]
+    pub invoke: Option<String>,
+    /// Print a method's result as JSON instead of WAVE.
+    #[arg(long)]
+    pub json: bool,
+    /// Cap each linear memory, like 64MiB (overrides [runtime.limits] memory).
+    #[arg(long, value_name = "SIZE", value_parser = size_arg)]
+    pub memory: Option<u64>,
+    /// Instruction budget, in fuel units (overrides [runtime.limits] fuel).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub fuel: Option<u64>,
+    /// Wall-clock deadline, like 5s or 500ms (overrides [runtime.limits] timeout).
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    pub timeout: Option<std::time::Duration>,
+    /// Cap on the elements of each table (overrides [runtime.limits] table_elements).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub table_elements: Option<u64>,
+    /// Cap on core instances (overrides [runtime.limits] instances).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub instances: Option<u64>,
+    /// The app: a package directory, its wapp.toml, an installed app's id, a
+    /// command name, or `list`; then the app's arguments.
     #[arg(value_name = "APP [ARG]...", required = true, num_args = 1.., trailing_var_arg = true)]
     pub app_and_args: Vec<OsString>,
+}
+
+fn size_arg(text: &str) -> Result<u64, String> {
+    crate::limits::parse_bytes(text)
+}
+
+fn duration_arg(text: &str) -> Result<std::time::Duration, String> {
+    crate::limits::parse_duration(text)
 }
 
 #[derive(Args)]
@@ -57,9 +96,9 @@ pub(crate) struct CheckArgs {
     /// The package: a directory, its wapp.toml, or an installed app's id.
     #[arg(value_name = "APP")]
     pub app: OsString,
-    /// Look up app ids in this package store only.
+    /// Look up app ids and command names in this package store only (repeatable).
     #[arg(long, value_name = "DIR")]
-    pub store: Option<PathBuf>,
+    pub store: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -127,6 +166,13 @@ fn init_logging() {
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();
+}
+
+/// Prints one line on stdout. A closed stdout (`weft check | head`) is not
+/// an error worth a panic: the reader has gone, so the line is dropped.
+pub(crate) fn stdout_line(line: impl std::fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
 }
 
 /// Converts command-line values to the UTF-8 strings WASI args must be.

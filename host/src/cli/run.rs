@@ -1,15 +1,21 @@
-//! `weft run [--ready] [--store DIR] APP [ARG]...` and WEFT's
+//! `weft run [FLAGS] APP [ARG]...`, `weft run list`, and WEFT's
 //! `weft-runtime <app_id> <session_id>`.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use super::{RunArgs, utf8_args};
-use crate::app::{self, App};
+use wasmtime::component::Val;
+use wasmtime::component::wasm_wave::untyped::UntypedFuncCall;
+
+use super::{RunArgs, code_for, report, utf8_args};
+use crate::app::{App, Entry, LoadOptions};
+use crate::invoke;
+use crate::limits::Limits;
 use crate::package::Package;
+use crate::process::{self, Call, ExitEvent, Spawn};
 use crate::store::{self, AppId};
 use crate::wasi_config::WasiConfig;
-use crate::{Error, Result, process, ready};
+use crate::{Error, Result, ready};
 
 pub(crate) fn run(args: RunArgs) -> Result<i32> {
     let (app, app_args) = args
@@ -23,12 +29,113 @@ pub(crate) fn run(args: RunArgs) -> Result<i32> {
         ))
     })?;
     let app_args = utf8_args(app_args, "app argument")?;
-    let roots = match args.store {
-        Some(dir) => vec![dir],
-        None => store::store_roots(),
+    let roots = if args.store.is_empty() {
+        store::store_roots()
+    } else {
+        args.store.clone()
     };
+    if target == "list" && app_args.is_empty() {
+        return list(&roots);
+    }
     let dir = store::resolve_in(target, &roots)?;
-    run_package(dir, &app_args, args.ready)
+
+    let invoke = match &args.invoke {
+        Some(text) => {
+            if !app_args.is_empty() {
+                return Err(Error::usage(format!(
+                    "--invoke carries the call's arguments, so nothing may follow the app (got {}); put them inside the call, like --invoke 'f(1, \"x\")'",
+                    app_args.join(" ")
+                )));
+            }
+            // WAVE's call syntax takes a plain name; weft also takes
+            // `interface#name`, so the name is split off before parsing.
+            let bad = |why: String| {
+                Error::usage(format!(
+                    "--invoke {text:?} is not a call like 'compute(6, 7)' or 'my:pkg/iface#f(\"x\")': {why}"
+                ))
+            };
+            let open = text.find('(').ok_or_else(|| {
+                bad("it has no parenthesised arguments (write `f()` for none)".into())
+            })?;
+            let name = text[..open].trim();
+            if name.is_empty() {
+                return Err(bad("it names no function".into()));
+            }
+            let call = UntypedFuncCall::parse(&format!("f{}", &text[open..]))
+                .map_err(|err| bad(err.to_string()))?
+                .into_owned();
+            Some((name.to_string(), call))
+        }
+        None => None,
+    };
+    let options = LoadOptions {
+        limits: Limits {
+            memory: args.memory,
+            fuel: args.fuel,
+            timeout: args.timeout,
+            table_elements: args.table_elements,
+            instances: args.instances,
+        },
+        method: invoke.as_ref().map(|(name, _)| name.clone()),
+    };
+    let package = Package::load(&dir)?;
+    let app = App::load(package, &options)?;
+
+    let (call, argv) = match (app.entry(), &invoke) {
+        (Entry::Method(method), Some((_, call))) => {
+            let values: Vec<Val> = call
+                .to_wasm_params(method.params.iter().map(|(_, ty)| ty))
+                .map_err(|err| {
+                    Error::usage(format!(
+                        "the arguments in --invoke {:?} do not fit `{}`: {err}",
+                        args.invoke.as_deref().unwrap_or_default(),
+                        method.signature()
+                    ))
+                })?;
+            (
+                Call::Method {
+                    method: method.clone(),
+                    args: values,
+                },
+                Vec::new(),
+            )
+        }
+        (Entry::Method(method), None) => {
+            let values = method.parse_args(&app_args)?;
+            (
+                Call::Method {
+                    method: method.clone(),
+                    args: values,
+                },
+                Vec::new(),
+            )
+        }
+        (Entry::Run | Entry::Start, _) => (Call::Run, app_args),
+    };
+    execute(&app, call, &argv, args.ready, args.json)
+}
+
+/// `weft run list`: every named command in the stores.
+fn list(roots: &[PathBuf]) -> Result<i32> {
+    let commands = store::commands(roots)?;
+    if commands.is_empty() {
+        let searched: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
+        eprintln!(
+            "weft: no commands: no package in {} has a [command] section",
+            searched.join(", ")
+        );
+        return Ok(0);
+    }
+    let width = commands.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    for command in commands {
+        out!(
+            "{:<width$}  {}  ({})",
+            command.name,
+            command.short.as_deref().unwrap_or(""),
+            command.id
+        );
+    }
+    Ok(0)
 }
 
 /// `weft-runtime <app_id> <session_id>`: resolve the id in the stores and
@@ -48,27 +155,39 @@ pub(crate) fn weft_runtime(args: Vec<OsString>) -> Result<i32> {
     }
     tracing::info!(app = %id, session = %session_id, "starting a WEFT session");
     let dir = store::find_in_stores(&id, &store::store_roots())?;
-    run_package(dir, &[], true)
+    let app = App::load(Package::load(&dir)?, &LoadOptions::default())?;
+    let call = Call::entry(&app, Vec::new());
+    if let Call::Method { method, .. } = &call
+        && !method.params.is_empty()
+    {
+        return Err(Error::usage(format!(
+            "app {id}'s method `{}` takes arguments, which weft-runtime cannot pass; run it with `weft run`",
+            method.signature()
+        )));
+    }
+    execute(&app, call, &[], true, false)
 }
 
-fn run_package(dir: PathBuf, app_args: &[String], print_ready: bool) -> Result<i32> {
-    let package = Package::load(&dir)?;
-    let engine = app::engine()?;
-    let app = App::load(&engine, package)?;
+/// Runs one process of `app` and turns its end into output and an exit code.
+fn execute(app: &App, call: Call, argv: &[String], print_ready: bool, json: bool) -> Result<i32> {
     let config = WasiConfig::resolve(
         app.manifest(),
         &app.package().manifest_path,
         &app.package().dir,
         app.id(),
-        app_args,
+        argv,
         |name| std::env::var(name).ok(),
     )?;
-
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|err| Error::internal("cannot start the async runtime").caused_by(&err))?;
-    let status = runtime.block_on(process::run(&app, &config, || {
+    let method_name = match &call {
+        Call::Method { method, .. } => Some(method.name.clone()),
+        Call::Run => None,
+    };
+    let mut spawn = Spawn::new(config, call);
+    spawn.on_ready = Some(Box::new(move || {
         if print_ready {
             ready::print_ready_line()
                 .map_err(|err| Error::internal("cannot write READY to stdout").caused_by(&err))?;
@@ -77,8 +196,44 @@ fn run_package(dir: PathBuf, app_args: &[String], print_ready: bool) -> Result<i
             tracing::warn!("cannot notify $NOTIFY_SOCKET that the app is ready: {err}");
         }
         Ok(())
-    }))?;
-    // Let guest output still in flight reach the terminal before exiting.
+    }));
+    let event = runtime.block_on(process::run(app, spawn));
+    // Let guest output still in flight reach its destination before exiting.
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));
-    Ok(status.0)
+
+    match event {
+        ExitEvent::Exited(code) => Ok(code),
+        ExitEvent::Returned(values) => {
+            let Some(value) = values.first() else {
+                return Ok(0);
+            };
+            if let Val::Result(Err(payload)) = value {
+                let name = method_name.unwrap_or_default();
+                let detail = match payload {
+                    Some(payload) if json => invoke::to_json(payload),
+                    Some(payload) => match payload.as_ref() {
+                        Val::String(text) => text.clone(),
+                        other => invoke::to_wave(other)?,
+                    },
+                    None => "err".to_string(),
+                };
+                eprintln!("weft: `{name}` returned an error: {detail}");
+                return Ok(1);
+            }
+            let line = if json {
+                invoke::to_json(value)
+            } else {
+                invoke::to_wave(value)?
+            };
+            out!("{line}");
+            Ok(0)
+        }
+        other => {
+            let error = other
+                .into_error(app)
+                .unwrap_or_else(|| Error::internal("the process ended without a status"));
+            report(&error);
+            Ok(code_for(error.kind()))
+        }
+    }
 }

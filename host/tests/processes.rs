@@ -1,0 +1,152 @@
+//! The process API through the library: many processes from one loaded app,
+//! their exit events, killing, and isolation between processes.
+
+use std::sync::OnceLock;
+
+use wasmtime::component::Val;
+use weft::app::{App, LoadOptions};
+use weft::limits::LimitHit;
+use weft::package::Package;
+use weft::process::{Call, ExitEvent, Spawn};
+use weft::wasi_config::{Stdio, WasiConfig};
+
+/// Builds the guests these tests use, once.
+fn package(name: &str) -> std::path::PathBuf {
+    static BUILT: OnceLock<Vec<xtask::BuiltGuest>> = OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let names: Vec<String> = ["sleep", "compute", "spin", "trap"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        xtask::build_guests(&xtask::workspace_root(), &names).expect("building guests")
+    });
+    built
+        .iter()
+        .find(|g| g.name == name)
+        .expect("guest was built")
+        .package
+        .clone()
+}
+
+fn load(name: &str, options: &LoadOptions) -> App {
+    App::load(Package::load(&package(name)).unwrap(), options).unwrap()
+}
+
+fn quiet_config(app: &App, args: &[&str]) -> WasiConfig {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let mut config = WasiConfig::resolve(
+        app.manifest(),
+        &app.package().manifest_path,
+        &app.package().dir,
+        app.id(),
+        &args,
+        |_| None,
+    )
+    .unwrap();
+    config.stdio = Stdio::Null;
+    config
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn a_thousand_sleeping_processes_all_finish() {
+    let app = load("sleep", &LoadOptions::default());
+    let config = quiet_config(&app, &["200"]);
+    runtime().block_on(async {
+        let processes: Vec<_> = (0..1000)
+            .map(|_| app.spawn(Spawn::new(config.clone(), Call::Run)))
+            .collect();
+        for process in processes {
+            match process.wait().await {
+                ExitEvent::Exited(0) => {}
+                other => panic!("a sleeping process ended with {other:?}"),
+            }
+        }
+    });
+}
+
+#[test]
+fn method_processes_return_values() {
+    let app = load("compute", &LoadOptions::default());
+    let method = app.method("compute").unwrap();
+    let config = quiet_config(&app, &[]);
+    runtime().block_on(async {
+        let processes: Vec<_> = (0u32..50)
+            .map(|i| {
+                let call = Call::Method {
+                    method: method.clone(),
+                    args: vec![Val::U32(i), Val::U32(2)],
+                };
+                app.spawn(Spawn::new(config.clone(), call))
+            })
+            .collect();
+        for (i, process) in processes.into_iter().enumerate() {
+            match process.wait().await {
+                ExitEvent::Returned(values) => assert_eq!(values, vec![Val::U32(i as u32 * 2)]),
+                other => panic!("compute ended with {other:?}"),
+            }
+        }
+    });
+}
+
+#[test]
+fn a_process_can_be_killed() {
+    // The manifest's fuel is overridden with a budget that outlasts the
+    // test, so only the kill stops it.
+    let app = load(
+        "spin",
+        &LoadOptions {
+            limits: weft::limits::Limits {
+                fuel: Some(u64::MAX / 2),
+                ..Default::default()
+            },
+            method: None,
+        },
+    );
+    let config = quiet_config(&app, &[]);
+    runtime().block_on(async {
+        let process = app.spawn(Spawn::new(config, Call::Run));
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        process.kill();
+        assert!(matches!(process.wait().await, ExitEvent::Killed));
+    });
+}
+
+#[test]
+fn a_trap_in_one_process_leaves_the_others_running() {
+    let trap = load("trap", &LoadOptions::default());
+    let sleep = load("sleep", &LoadOptions::default());
+    let trap_config = quiet_config(&trap, &[]);
+    let sleep_config = quiet_config(&sleep, &["50"]);
+    runtime().block_on(async {
+        let sleepers: Vec<_> = (0..20)
+            .map(|_| sleep.spawn(Spawn::new(sleep_config.clone(), Call::Run)))
+            .collect();
+        let trapped = trap.spawn(Spawn::new(trap_config, Call::Run)).wait().await;
+        assert!(matches!(trapped, ExitEvent::Trapped { .. }), "{trapped:?}");
+        for sleeper in sleepers {
+            assert!(matches!(sleeper.wait().await, ExitEvent::Exited(0)));
+        }
+    });
+}
+
+#[test]
+fn limits_are_reported_as_limits() {
+    let app = load("spin", &LoadOptions::default());
+    let config = quiet_config(&app, &[]);
+    let event = runtime().block_on(async { app.spawn(Spawn::new(config, Call::Run)).wait().await });
+    assert!(
+        matches!(
+            event,
+            ExitEvent::LimitHit(LimitHit::Fuel { limit: 50_000_000 })
+        ),
+        "{event:?}"
+    );
+}
