@@ -228,6 +228,67 @@ mod tests {
         }
     }
 
+    fn package(root: &Path, id: &str, command: Option<&str>) {
+        let dir = root.join(id);
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut text = format!(
+            "[package]\nid = \"{id}\"\nname = \"x\"\nversion = \"1\"\n\n[runtime]\nmodule = \"app.wasm\"\nhash = \"sha256:{}\"\n",
+            "0".repeat(64)
+        );
+        if let Some(command) = command {
+            text.push_str(&format!(
+                "\n[command]\nname = \"{command}\"\nshort = \"Does {command}\"\n"
+            ));
+        }
+        std::fs::write(dir.join("wapp.toml"), text).unwrap();
+    }
+
+    #[test]
+    fn commands_are_listed_and_found_across_stores() {
+        let first = tempfile::tempdir().unwrap();
+        let second = tempfile::tempdir().unwrap();
+        package(first.path(), "org.example.a", Some("alpha"));
+        package(first.path(), "org.example.plain", None);
+        package(second.path(), "org.example.b", Some("beta"));
+        std::fs::create_dir_all(second.path().join("org.example.broken")).unwrap();
+        std::fs::write(
+            second.path().join("org.example.broken/wapp.toml"),
+            "not toml",
+        )
+        .unwrap();
+        let roots = vec![first.path().to_path_buf(), second.path().to_path_buf()];
+        let commands = commands(&roots).unwrap();
+        let names: Vec<&str> = commands.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["alpha", "beta"]);
+        assert_eq!(commands[1].short.as_deref(), Some("Does beta"));
+        assert_eq!(
+            resolve_in("beta", &roots).unwrap(),
+            second.path().join("org.example.b")
+        );
+        let err = resolve_in("gamma", &roots).unwrap_err();
+        assert!(
+            err.message().contains("defines the command \"gamma\""),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn duplicate_command_names_name_both_packages() {
+        let first = tempfile::tempdir().unwrap();
+        let second = tempfile::tempdir().unwrap();
+        package(first.path(), "org.example.one", Some("same"));
+        package(second.path(), "org.example.two", Some("same"));
+        let roots = vec![first.path().to_path_buf(), second.path().to_path_buf()];
+        let err = commands(&roots).unwrap_err();
+        let message = err.message();
+        assert!(message.contains("org.example.one"), "{message}");
+        assert!(message.contains("org.example.two"), "{message}");
+        assert!(
+            message.contains("command \"same\" is defined by two packages"),
+            "{message}"
+        );
+    }
+
     #[test]
     fn store_lookup_takes_the_first_root_that_has_the_app() {
         let first = tempfile::tempdir().unwrap();

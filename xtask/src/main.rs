@@ -3,6 +3,7 @@
 //!
 //! - `example`: builds weft and the hello guest, then runs it with `--ready`;
 //! - `test`: installs the wasm targets and runs every test (`cargo test --workspace`);
+//! - `bench`: runs the process benchmarks (release build) and prints their figures;
 //! - `guests [NAME]...`: builds and packs guests into target/weft-guests/store.
 
 use std::process::{Command, ExitCode};
@@ -67,6 +68,19 @@ fn run(args: &[String]) -> Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Some("bench") => {
+            xtask::ensure_wasm_targets()?;
+            let status = cargo()
+                .current_dir(&root)
+                .args(["bench", "--package", "weft", "--bench", "processes"])
+                .status()
+                .context("running cargo bench")?;
+            Ok(if status.success() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Some("guests") => {
             for guest in xtask::build_guests(&root, &args[1..])? {
                 println!("{}", guest.package.display());
@@ -74,7 +88,9 @@ fn run(args: &[String]) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         _ => {
-            eprintln!("usage: cargo xtask example | test [CARGO TEST ARGS] | guests [NAME]...");
+            eprintln!(
+                "usage: cargo xtask example | test [CARGO TEST ARGS] | bench | guests [NAME]..."
+            );
             Ok(ExitCode::from(64))
         }
     }
