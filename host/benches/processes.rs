@@ -15,7 +15,7 @@ use wasmtime::component::Val;
 use weft::app::{App, LoadOptions};
 use weft::package::Package;
 use weft::process::{Call, ExitEvent, Spawn};
-use weft::wasi_config::{Stdio, WasiConfig};
+use weft::wasi_config::WasiConfig;
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is accepted.
@@ -102,15 +102,5 @@ fn main() {
 
 fn quiet_config(app: &App, args: &[&str]) -> WasiConfig {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let mut config = WasiConfig::resolve(
-        app.manifest(),
-        &app.package().manifest_path,
-        &app.package().dir,
-        app.id(),
-        &args,
-        |_| None,
-    )
-    .unwrap();
-    config.stdio = Stdio::Null;
-    config
+    WasiConfig::for_app(app, &args, |_| None).unwrap().quiet()
 }

@@ -20,23 +20,21 @@
 //! nothing decides an exit code: errors carry an [`ErrorKind`] that the CLI
 //! maps to one.
 //!
-//! ```no_run
+//! ```
 //! use weft::app::{App, LoadOptions};
+//! use weft::package::Package;
 //! use weft::process::{Call, ExitEvent, Spawn};
 //! use weft::wasi_config::WasiConfig;
+//! use wasmtime::component::Val;
 //!
-//! # async fn example() -> weft::Result<()> {
-//! // Load once: verify the hash, compile, check grants, pre-instantiate.
-//! let dir = weft::store::resolve("./compute")?;
-//! let app = App::load(weft::package::Package::load(&dir)?, &LoadOptions::default())?;
-//! let config = WasiConfig::resolve(
-//!     app.manifest(),
-//!     &app.package().manifest_path,
-//!     &app.package().dir,
-//!     app.id(),
-//!     &[],
-//!     |name| std::env::var(name).ok(),
-//! )?;
+//! # let built = xtask::build_guests(&xtask::workspace_root(), &["compute".to_string()]).unwrap();
+//! # let dir = built[0].package.clone();
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! // Load once: verify the hash, compile, check the grants, pre-instantiate.
+//! let app = App::load(Package::load(&dir)?, &LoadOptions::default())?;
+//! // argv is [app id, manifest args...]; env comes from the manifest, with
+//! // `from` variables read through the closure.
+//! let config = WasiConfig::for_app(&app, &[], |name| std::env::var(name).ok())?;
 //!
 //! // Spawn many processes from it; each ends with an exit event.
 //! let method = app.method("compute")?;
@@ -49,12 +47,12 @@
 //!     .collect();
 //! for process in processes {
 //!     match process.wait().await {
-//!         ExitEvent::Returned(values) => assert_eq!(values[0], wasmtime::component::Val::U32(42)),
-//!         other => eprintln!("{other:?}"),
+//!         ExitEvent::Returned(values) => assert_eq!(values, [Val::U32(42)]),
+//!         other => panic!("compute ended with {other:?}"),
 //!     }
 //! }
-//! # Ok(())
-//! # }
+//! # Ok::<(), weft::Error>(())
+//! # }).unwrap();
 //! ```
 
 pub mod app;

@@ -158,6 +158,29 @@ impl WasiConfig {
         })
     }
 
+    /// [`WasiConfig::resolve`] for a loaded app, with its id as argv[0].
+    pub fn for_app(
+        app: &crate::app::App,
+        extra_args: &[String],
+        host_env: impl Fn(&str) -> Option<String>,
+    ) -> Result<WasiConfig> {
+        let package = app.package();
+        WasiConfig::resolve(
+            app.manifest(),
+            &package.manifest_path,
+            &package.dir,
+            app.id(),
+            extra_args,
+            host_env,
+        )
+    }
+
+    /// The same configuration with stdin empty and output discarded.
+    pub fn quiet(mut self) -> WasiConfig {
+        self.stdio = Stdio::Null;
+        self
+    }
+
     /// A fresh store state for one instance, under `limits`.
     pub fn instance_state(&self, limits: &Limits) -> Result<InstanceState> {
         let mut builder = WasiCtxBuilder::new();

@@ -8,7 +8,7 @@ use weft::app::{App, LoadOptions};
 use weft::limits::LimitHit;
 use weft::package::Package;
 use weft::process::{Call, ExitEvent, Spawn};
-use weft::wasi_config::{Stdio, WasiConfig};
+use weft::wasi_config::WasiConfig;
 
 /// Builds the guests these tests use, once.
 fn package(name: &str) -> std::path::PathBuf {
@@ -34,17 +34,7 @@ fn load(name: &str, options: &LoadOptions) -> App {
 
 fn quiet_config(app: &App, args: &[&str]) -> WasiConfig {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let mut config = WasiConfig::resolve(
-        app.manifest(),
-        &app.package().manifest_path,
-        &app.package().dir,
-        app.id(),
-        &args,
-        |_| None,
-    )
-    .unwrap();
-    config.stdio = Stdio::Null;
-    config
+    WasiConfig::for_app(app, &args, |_| None).unwrap().quiet()
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -2,7 +2,8 @@
 //! machine with only the Rust toolchain needs nothing else.
 //!
 //! - `example`: builds weft and the hello guest, then runs it with `--ready`;
-//! - `test`: installs the wasm targets and runs every test (`cargo test --workspace`);
+//! - `test`: installs the wasm targets, runs the benchmarks briefly (smoke
+//!   mode) and runs every test (`cargo test --workspace`);
 //! - `bench`: runs the process benchmarks (release build) and prints their figures;
 //! - `guests [NAME]...`: builds and packs guests into target/weft-guests/store.
 
@@ -56,6 +57,24 @@ fn run(args: &[String]) -> Result<ExitCode> {
         }
         Some("test") => {
             xtask::ensure_wasm_targets()?;
+            // The benchmarks' smoke mode: each runs briefly, so they keep working.
+            let status = cargo()
+                .current_dir(&root)
+                .env("WEFT_BENCH_SMOKE", "1")
+                .args([
+                    "bench",
+                    "--profile",
+                    "dev",
+                    "--package",
+                    "weft",
+                    "--bench",
+                    "processes",
+                ])
+                .status()
+                .context("running the benchmarks' smoke mode")?;
+            if !status.success() {
+                bail!("the benchmarks' smoke mode failed");
+            }
             let status = cargo()
                 .current_dir(&root)
                 .args(["test", "--workspace"])

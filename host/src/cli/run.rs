@@ -170,14 +170,7 @@ pub(crate) fn weft_runtime(args: Vec<OsString>) -> Result<i32> {
 
 /// Runs one process of `app` and turns its end into output and an exit code.
 fn execute(app: &App, call: Call, argv: &[String], print_ready: bool, json: bool) -> Result<i32> {
-    let config = WasiConfig::resolve(
-        app.manifest(),
-        &app.package().manifest_path,
-        &app.package().dir,
-        app.id(),
-        argv,
-        |name| std::env::var(name).ok(),
-    )?;
+    let config = WasiConfig::for_app(app, argv, |name| std::env::var(name).ok())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
