@@ -7,13 +7,14 @@
 //! of its own, with the host environment cleared, and is killed if it takes
 //! longer than [`CASE_TIMEOUT`].
 
-use std::io::Read;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Failed, Trial};
-use xtask::Case;
+use xtask::{Case, RequestCase};
 
 const CASE_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -27,12 +28,19 @@ fn main() {
             std::process::exit(1);
         }
     };
+    // Two loopback servers for the outbound HTTP cases: `{{port}}` is the
+    // one manifests allow, `{{other_port}}` answers too but is not allowed.
+    let ports = Ports {
+        port: test_server(),
+        other_port: test_server(),
+    };
     let mut trials = Vec::new();
     for guest in guests {
         for case in guest.cases {
             let package = guest.package.clone();
             let name = format!("{}::{}", guest.name, case.name);
-            trials.push(Trial::test(name, move || run_case(&package, &case)));
+            let case = ports.substitute_case(case);
+            trials.push(Trial::test(name, move || run_case(&package, &case, &ports)));
         }
     }
     libtest_mimic::run(&args, trials).exit();
@@ -44,7 +52,62 @@ struct Output {
     stderr: String,
 }
 
-fn run_case(package: &Path, case: &Case) -> Result<(), Failed> {
+#[derive(Clone, Copy)]
+struct Ports {
+    port: u16,
+    other_port: u16,
+}
+
+impl Ports {
+    fn substitute(&self, text: &str) -> String {
+        text.replace("{{port}}", &self.port.to_string())
+            .replace("{{other_port}}", &self.other_port.to_string())
+    }
+
+    fn substitute_all(&self, texts: Vec<String>) -> Vec<String> {
+        texts.iter().map(|t| self.substitute(t)).collect()
+    }
+
+    fn substitute_case(&self, mut case: Case) -> Case {
+        case.args = self.substitute_all(case.args);
+        case.flags = self.substitute_all(case.flags);
+        case.stdout = case.stdout.map(|s| self.substitute(&s));
+        case.stdout_contains = self.substitute_all(case.stdout_contains);
+        case.stderr_contains = self.substitute_all(case.stderr_contains);
+        case
+    }
+}
+
+/// A loopback HTTP server that answers every request with a greeting.
+fn test_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
+    let port = listener.local_addr().expect("a bound address").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(&stream);
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+                    if line == "\r\n" {
+                        break;
+                    }
+                    line.clear();
+                }
+                let body = "hello from the test server";
+                let _ = (&stream).write_all(
+                    format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    )
+                    .as_bytes(),
+                );
+            });
+        }
+    });
+    port
+}
+
+fn run_case(package: &Path, case: &Case, ports: &Ports) -> Result<(), Failed> {
     let scratch = tempfile::tempdir()?;
     let store = scratch.path().join("store");
     let dir_name = package.file_name().ok_or("package has no name")?;
@@ -52,6 +115,13 @@ fn run_case(package: &Path, case: &Case) -> Result<(), Failed> {
     xtask::copy_tree(package, &copy)?;
     if let Some(manifest) = &case.manifest {
         std::fs::copy(copy.join(manifest), copy.join("wapp.toml"))?;
+    }
+    for entry in std::fs::read_dir(&copy)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let text = std::fs::read_to_string(&path)?;
+            std::fs::write(&path, ports.substitute(&text))?;
+        }
     }
     if case.tamper {
         let wasm = copy.join("app.wasm");
@@ -72,6 +142,9 @@ fn run_case(package: &Path, case: &Case) -> Result<(), Failed> {
         None => {
             let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
             command.arg(&case.subcommand).args(&case.flags);
+            if case.subcommand == "serve" {
+                command.args(["--listen", "127.0.0.1:0"]);
+            }
             match &case.app {
                 Some(app) => command.arg(app),
                 None => command.arg(&copy),
@@ -99,7 +172,11 @@ fn run_case(package: &Path, case: &Case) -> Result<(), Failed> {
         None => None,
     };
 
-    let output = run_bounded(command)?;
+    let output = if case.subcommand == "serve" {
+        serve_and_request(command, &case.requests)?
+    } else {
+        run_bounded(command)?
+    };
     if let (Some(expected), Some(socket)) = (&case.notify, notify) {
         socket.set_nonblocking(true)?;
         let mut buf = [0u8; 256];
@@ -117,6 +194,167 @@ fn run_case(package: &Path, case: &Case) -> Result<(), Failed> {
         }
     }
     check(case, &output, &copy)
+}
+
+/// Starts `weft serve`, waits for its `listening on` line, makes the
+/// requests, sends SIGTERM and collects the output.
+fn serve_and_request(mut command: Command, requests: &[RequestCase]) -> Result<Output, Failed> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut stdout = child.stdout.take().ok_or("no stdout")?;
+    let stderr = child.stderr.take().ok_or("no stderr")?;
+    let out = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = stdout.read_to_end(&mut text);
+        text
+    });
+    // Read stderr line by line: the address comes first, the rest is kept.
+    let (address_tx, address_rx) = std::sync::mpsc::channel();
+    let err = std::thread::spawn(move || {
+        let mut text = String::new();
+        let mut address_tx = Some(address_tx);
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://").nth(1)
+                && let Some(tx) = address_tx.take()
+            {
+                let _ = tx.send(rest.trim().to_string());
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    });
+    let mut problems = Vec::new();
+    match address_rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(address) => {
+            for (i, request) in requests.iter().enumerate() {
+                if let Err(problem) = check_request(&address, request) {
+                    problems.push(format!(
+                        "request {} ({} {}): {problem}",
+                        i + 1,
+                        request.method,
+                        request.path
+                    ));
+                }
+            }
+        }
+        Err(_) if requests.is_empty() => {}
+        Err(_) => problems.push("weft serve never printed `listening on http://…`".to_string()),
+    }
+    // SAFETY: plain FFI call with a pid we own.
+    unsafe {
+        libc_kill(child.id() as i32, 15);
+    }
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if started.elapsed() > CASE_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err("weft serve did not stop after SIGTERM; killed".into());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let stdout = out.join().map_err(|_| "stdout reader panicked")?;
+    let stderr = err.join().map_err(|_| "stderr reader panicked")?;
+    let output = Output {
+        code: status.code(),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr,
+    };
+    if !problems.is_empty() {
+        return Err(format!("{}\n--- stderr ---\n{}", problems.join("\n"), output.stderr).into());
+    }
+    Ok(output)
+}
+
+unsafe extern "C" {
+    #[link_name = "kill"]
+    fn libc_kill(pid: i32, signal: i32) -> i32;
+}
+
+/// One HTTP/1.1 request over a fresh connection; checks the response.
+fn check_request(address: &str, request: &RequestCase) -> Result<(), String> {
+    let mut stream = TcpStream::connect(address).map_err(|e| format!("connecting: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .map_err(|e| e.to_string())?;
+    let head = format!(
+        "{} {} HTTP/1.1\r\nhost: {address}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        request.method,
+        request.path,
+        request.body.len()
+    );
+    stream
+        .write_all(head.as_bytes())
+        .and_then(|()| stream.write_all(request.body.as_bytes()))
+        .map_err(|e| format!("sending: {e}"))?;
+    let mut raw = Vec::new();
+    stream
+        .read_to_end(&mut raw)
+        .map_err(|e| format!("reading: {e}"))?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("no complete response head")?;
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    let mut body = raw[split + 4..].to_vec();
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or("no status code")?;
+    if head.contains("transfer-encoding: chunked") {
+        body = dechunk(&body)?;
+    }
+    let mut problems = Vec::new();
+    if status != request.status {
+        problems.push(format!("status {status}, expected {}", request.status));
+    }
+    for header in &request.headers {
+        if !head.contains(header.as_str()) {
+            problems.push(format!("no header {header:?} in:\n{head}"));
+        }
+    }
+    if let Some(expected) = &request.response {
+        let body = String::from_utf8_lossy(&body);
+        if &body != expected {
+            problems.push(format!("body {body:?}, expected {expected:?}"));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or("truncated chunk size")?;
+        let size = std::str::from_utf8(&data[..line_end])
+            .ok()
+            .and_then(|s| usize::from_str_radix(s.split(';').next()?.trim(), 16).ok())
+            .ok_or("bad chunk size")?;
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return Ok(out);
+        }
+        if data.len() < size + 2 {
+            return Err("truncated chunk".to_string());
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
 }
 
 /// Runs a command to completion, reading its output, killing it after the timeout.

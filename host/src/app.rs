@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::{Component, InstancePre, Linker};
-use wasmtime::{Config, Engine};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 use wasmtime_wasi::I32Exit;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use crate::bindings::{command, ready};
 use crate::capabilities::{self, CapabilitySet, Import};
@@ -31,6 +32,8 @@ pub enum Entry {
     Start,
     /// An exported function, named by the manifest's `method` or `--invoke`.
     Method(Method),
+    /// `wasi:http/incoming-handler#handle`, called by `weft serve` per request.
+    HttpHandler,
 }
 
 impl Entry {
@@ -41,6 +44,7 @@ impl Entry {
                 "_start (through the preview1 command adapter, as wasi:cli/run)".to_string()
             }
             Entry::Method(method) => method.signature(),
+            Entry::HttpHandler => "wasi:http/incoming-handler#handle (weft serve)".to_string(),
         }
     }
 }
@@ -52,6 +56,9 @@ pub struct LoadOptions {
     pub limits: Limits,
     /// Call this export instead of the manifest's entry (`weft run --invoke`).
     pub method: Option<String>,
+    /// Load for `weft serve`: the entry is the HTTP handler, and instances
+    /// come from the pooling allocator, sized for this many at once.
+    pub serve: Option<usize>,
 }
 
 /// An app, loaded once: everything that does not change between processes.
@@ -72,15 +79,30 @@ pub(crate) struct AppInner {
     pub(crate) pre: InstancePre<InstanceState>,
     pub(crate) run: Option<command::CommandIndices>,
     pub(crate) ready: Option<ready::ReadyHookIndices>,
+    pub(crate) proxy: Option<ProxyPre<InstanceState>>,
 }
 
 /// An engine for apps with these limits: async, epoch interruption always
 /// (for timeouts and fair sharing of threads), fuel metering when a fuel
 /// limit is set. A thread advances the epoch until the engine is dropped.
-pub fn engine(limits: &Limits) -> Result<Engine> {
+///
+/// `pooled` sizes the pooling allocator for that many concurrent instances;
+/// `None` allocates each instance on demand.
+pub fn engine(limits: &Limits, pooled: Option<usize>) -> Result<Engine> {
     let mut config = Config::new();
     config.epoch_interruption(true);
     config.consume_fuel(limits.fuel.is_some());
+    if let Some(concurrent) = pooled {
+        let concurrent = concurrent.max(1) as u32;
+        let mut pool = PoolingAllocationConfig::default();
+        // A component is a few core instances, memories and tables; leave room.
+        pool.total_component_instances(concurrent * 2)
+            .total_core_instances(concurrent * 16)
+            .total_memories(concurrent * 4)
+            .total_tables(concurrent * 8)
+            .max_memory_size(limits.memory.map_or(1 << 30, |m| m as usize));
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
     let engine = Engine::new(&config).map_err(|err| {
         Error::internal("cannot create the Wasmtime engine").caused_by_wasmtime(&err)
     })?;
@@ -102,7 +124,7 @@ impl App {
     /// Compiles, checks and links a package: init up to instantiation.
     pub fn load(package: Package, options: &LoadOptions) -> Result<App> {
         let limits = package.manifest.limits.overridden_by(&options.limits);
-        let engine = engine(&limits)?;
+        let engine = engine(&limits, options.serve)?;
         let wasm_path = package.wasm_path();
         let kind = loader::kind_of(&package.wasm, &wasm_path)?;
         let bytes = match kind {
@@ -114,6 +136,7 @@ impl App {
 
         let method = options.method.as_deref().or(manifest.method.as_deref());
         let entry = match (kind, method) {
+            _ if options.serve.is_some() => Entry::HttpHandler,
             (WasmKind::Component, None | Some("wasi:cli/run#run")) => Entry::Run,
             (WasmKind::CoreModule, None | Some("_start")) => Entry::Start,
             (WasmKind::CoreModule, Some(method)) => {
@@ -146,8 +169,19 @@ impl App {
             .caused_by_wasmtime(&err)
         })?;
 
+        let proxy = match entry {
+            Entry::HttpHandler => Some(ProxyPre::new(pre.clone()).map_err(|err| {
+                Error::package(format!(
+                    "{} does not export `wasi:http/incoming-handler`, so `weft serve` cannot serve it; build it against the `wasi:http/proxy` world (weft:app/http-app), or run it with `weft run`",
+                    wasm_path.display()
+                ))
+                .caused_by_wasmtime(&err)
+            })?),
+            _ => None,
+        };
+
         let run = match entry {
-            Entry::Method(_) => None,
+            Entry::Method(_) | Entry::HttpHandler => None,
             Entry::Run | Entry::Start => Some(command::CommandIndices::new(&pre).map_err(|err| {
                 Error::package(format!(
                     "{} does not export `wasi:cli/run`, so weft cannot run it as a command; build it as a command (a `main`, or the `weft:app/app` world), or set `method` to one of its exported functions",
@@ -180,6 +214,7 @@ impl App {
                 pre,
                 run,
                 ready,
+                proxy,
             }),
         })
     }
@@ -213,6 +248,11 @@ impl App {
     /// The component's WASI imports (after adaptation, for a core module).
     pub fn imports(&self) -> &[Import] {
         &self.inner.imports
+    }
+
+    /// The pre-instantiated HTTP handler, when loaded for `weft serve`.
+    pub fn proxy_pre(&self) -> Option<ProxyPre<InstanceState>> {
+        self.inner.proxy.clone()
     }
 
     pub fn has_ready_hook(&self) -> bool {

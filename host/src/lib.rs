@@ -60,6 +60,7 @@ mod bindings;
 pub mod capabilities;
 pub mod cli;
 mod error;
+pub mod http;
 pub mod invoke;
 pub mod limits;
 pub mod loader;

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::capabilities::Group;
+use crate::http::outbound::{AllowedHost, HttpSettings};
 use crate::limits::{Limits, parse_bytes, parse_duration};
 use crate::store::AppId;
 
@@ -35,6 +36,8 @@ pub struct Manifest {
     pub wasi: WasiSettings,
     /// `[runtime.limits]`; `weft run` flags override each one.
     pub limits: Limits,
+    /// `[runtime.http]`: where outbound requests may go.
+    pub http: HttpSettings,
     pub command: Option<Command>,
     pub ui: Option<Ui>,
 }
@@ -146,6 +149,17 @@ struct RawRuntime {
     wasi: RawWasi,
     #[serde(default)]
     limits: RawLimits,
+    #[serde(default)]
+    http: RawHttp,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    #[serde(default)]
+    allowed_hosts: Vec<Spanned<String>>,
+    connect_timeout: Option<Spanned<String>>,
+    first_byte_timeout: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -282,6 +296,7 @@ impl Manifest {
 
         let wasi = validate_wasi(runtime.wasi, &at)?;
         let limits = validate_limits(runtime.limits, &at)?;
+        let http = validate_http(runtime.http, &at)?;
 
         let command = match raw.command {
             Some(command) => {
@@ -323,6 +338,7 @@ impl Manifest {
             imports,
             wasi,
             limits,
+            http,
             command,
             ui: raw.ui.map(|ui| Ui { entry: ui.entry }),
         })
@@ -621,6 +637,26 @@ fn validate_limits(raw: RawLimits, at: &At<'_>) -> Result<Limits, ManifestError>
     })
 }
 
+fn validate_http(raw: RawHttp, at: &At<'_>) -> Result<HttpSettings, ManifestError> {
+    let mut settings = HttpSettings::default();
+    for entry in raw.allowed_hosts {
+        let host = AllowedHost::parse(entry.get_ref())
+            .map_err(|why| at(entry.span(), "runtime.http.allowed_hosts", why))?;
+        settings.allowed_hosts.push(host);
+        settings.allowed_hosts_text.push(entry.into_inner());
+    }
+    let timeout = |value: Option<Spanned<String>>, field: &str| match value {
+        Some(value) => parse_duration(value.get_ref())
+            .map(Some)
+            .map_err(|why| at(value.span(), field, why)),
+        None => Ok(None),
+    };
+    settings.connect_timeout = timeout(raw.connect_timeout, "runtime.http.connect_timeout")?;
+    settings.first_byte_timeout =
+        timeout(raw.first_byte_timeout, "runtime.http.first_byte_timeout")?;
+    Ok(settings)
+}
+
 fn validate_guest_path(guest: &str) -> Result<(), String> {
     if !guest.starts_with('/') {
         return Err(format!(
@@ -859,6 +895,23 @@ short = "Say hello"
         assert_eq!(err.field, "runtime.limits.timeout");
         let ok = parse(&good().replace("memory = \"64MiB\"", "memory = 1048576")).unwrap();
         assert_eq!(ok.limits.memory, Some(1 << 20));
+    }
+
+    #[test]
+    fn http_settings() {
+        let text = good().replace(
+            "[command]",
+            "[runtime.http]\nallowed_hosts = [\"https://*.example.com\", \"http://127.0.0.1:8080\"]\nconnect_timeout = \"2s\"\n\n[command]",
+        );
+        let m = parse(&text).unwrap();
+        assert_eq!(m.http.allowed_hosts.len(), 2);
+        assert_eq!(
+            m.http.connect_timeout,
+            Some(std::time::Duration::from_secs(2))
+        );
+        let err = error(&text.replace("https://*.example.com", "example.com"));
+        assert_eq!(err.field, "runtime.http.allowed_hosts");
+        assert!(err.message.contains("has no scheme"), "{err}");
     }
 
     #[test]

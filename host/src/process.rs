@@ -36,7 +36,7 @@ impl Call {
                 method: method.clone(),
                 args,
             },
-            Entry::Run | Entry::Start => Call::Run,
+            Entry::Run | Entry::Start | Entry::HttpHandler => Call::Run,
         }
     }
 }
@@ -245,6 +245,21 @@ async fn execute(app: &App, spawn: Spawn, started: Instant) -> ExitEvent {
     // Close: the store, and the instance in it, are dropped here.
     drop(store);
     event
+}
+
+/// One sentence (plus backtrace) on how a guest call ended early.
+pub(crate) fn describe_end(
+    app: &App,
+    store: &Store<crate::wasi_config::InstanceState>,
+    err: wasmtime::Error,
+) -> String {
+    match ended(store, err, app) {
+        ExitEvent::Exited(code) => format!("app {} exited with status {code}", app.id()),
+        event => event
+            .into_error(app)
+            .map(|error| error.to_string())
+            .unwrap_or_else(|| format!("app {} ended", app.id())),
+    }
 }
 
 /// Classifies the error that ended a guest: an exit, a limit, or a trap.

@@ -7,12 +7,13 @@
 //! are the mounts and nothing else, sockets reach no address, and outbound
 //! HTTP reaches loopback only (the `allowed_hosts` allow-list is not built yet).
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
-use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
+
+use crate::http::outbound::OutboundPolicy;
 
 use crate::limits::{LimitHit, Limiter, Limits};
 use crate::manifest::{EnvSource, Manifest};
@@ -84,6 +85,7 @@ pub struct WasiConfig {
     pub cwd: Option<String>,
     pub mounts: Vec<ResolvedMount>,
     pub stdio: Stdio,
+    pub outbound: OutboundPolicy,
 }
 
 impl WasiConfig {
@@ -155,6 +157,7 @@ impl WasiConfig {
             cwd: manifest.wasi.cwd.clone(),
             mounts,
             stdio: Stdio::Inherit,
+            outbound: OutboundPolicy::new(manifest.http.clone(), manifest_path.to_path_buf()),
         })
     }
 
@@ -215,79 +218,8 @@ impl WasiConfig {
             wasi: builder.build(),
             http: WasiHttpCtx::new(),
             table: ResourceTable::new(),
-            outbound: OutboundPolicy,
+            outbound: self.outbound.clone(),
             limiter: Limiter::new(limits),
         })
-    }
-}
-
-/// Outbound HTTP: loopback destinations only, until `allowed_hosts` exists.
-struct OutboundPolicy;
-
-impl OutboundPolicy {
-    fn allows(uri: &http::Uri) -> bool {
-        match uri.host() {
-            Some("localhost") => true,
-            Some(host) => host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .parse::<IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback()),
-            None => false,
-        }
-    }
-}
-
-impl WasiHttpHooks for OutboundPolicy {
-    fn send_request(
-        &mut self,
-        request: http::Request<wasmtime_wasi_http::WasiBody>,
-        options: Option<wasmtime_wasi_http::RequestOptions>,
-        fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-    ) -> Box<
-        dyn Future<
-                Output = Result<
-                    (
-                        http::Response<wasmtime_wasi_http::WasiBody>,
-                        Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
-                    ),
-                    wasmtime_wasi_http::Error,
-                >,
-            > + Send,
-    > {
-        if !OutboundPolicy::allows(request.uri()) {
-            eprintln!(
-                "weft: denied an outbound HTTP request to {}: this version of weft lets apps reach loopback hosts only",
-                request.uri()
-            );
-            return Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) });
-        }
-        wasmtime_wasi_http::default_hooks().send_request(request, options, fut)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn outbound_policy_allows_loopback_only() {
-        for allowed in [
-            "http://127.0.0.1:8080/x",
-            "http://localhost/",
-            "http://[::1]:80/",
-            "http://127.5.0.1/",
-        ] {
-            assert!(
-                OutboundPolicy::allows(&allowed.parse().unwrap()),
-                "{allowed}"
-            );
-        }
-        for denied in ["https://example.com/", "http://10.0.0.1/", "http://[::2]/"] {
-            assert!(
-                !OutboundPolicy::allows(&denied.parse().unwrap()),
-                "{denied}"
-            );
-        }
     }
 }

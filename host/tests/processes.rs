@@ -97,7 +97,7 @@ fn a_process_can_be_killed() {
                 fuel: Some(u64::MAX / 2),
                 ..Default::default()
             },
-            method: None,
+            ..Default::default()
         },
     );
     let config = quiet_config(&app, &[]);

@@ -87,6 +87,32 @@ pub struct Case {
     /// Files the run must leave in the package directory.
     #[serde(default)]
     pub files: Vec<FileExpectation>,
+    /// For `subcommand = "serve"`: requests made once weft listens, in
+    /// order; then weft gets SIGTERM and must exit with `exit`.
+    #[serde(default)]
+    pub requests: Vec<RequestCase>,
+}
+
+/// One HTTP request to a served app, and its expected response.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestCase {
+    #[serde(default = "default_method")]
+    pub method: String,
+    pub path: String,
+    /// The request body.
+    #[serde(default)]
+    pub body: String,
+    pub status: u16,
+    /// Exact response body.
+    pub response: Option<String>,
+    /// Lowercase `name: value` lines the response headers must include.
+    #[serde(default)]
+    pub headers: Vec<String>,
+}
+
+fn default_method() -> String {
+    "GET".to_string()
 }
 
 fn default_subcommand() -> String {

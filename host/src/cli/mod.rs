@@ -13,6 +13,7 @@ mod check;
 mod exit;
 mod hash;
 mod run;
+mod serve;
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -40,6 +41,8 @@ enum Command {
     /// Run an app: weft's flags, then the app, then the app's own arguments
     /// (`weft run list` lists the named commands in the stores).
     Run(RunArgs),
+    /// Serve a wasi:http/proxy app: a fresh instance per request.
+    Serve(ServeArgs),
     /// Validate a package without running it, and show what it imports.
     Check(CheckArgs),
     /// Print the `hash = "sha256:..."` value for a wasm file.
@@ -92,6 +95,37 @@ fn duration_arg(text: &str) -> Result<std::time::Duration, String> {
 }
 
 #[derive(Args)]
+pub(crate) struct ServeArgs {
+    /// The address to listen on; port 0 picks a free port (the real one is printed).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Requests handled at once; more wait for a slot.
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_concurrent: u32,
+    /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration_arg)]
+    pub shutdown_grace: std::time::Duration,
+    /// Print the line READY on stdout once the server accepts connections.
+    #[arg(long)]
+    pub ready: bool,
+    /// Look up app ids and command names in this package store only (repeatable).
+    #[arg(long, value_name = "DIR")]
+    pub store: Vec<PathBuf>,
+    /// Cap each request's linear memory (overrides [runtime.limits] memory).
+    #[arg(long, value_name = "SIZE", value_parser = size_arg)]
+    pub memory: Option<u64>,
+    /// Fuel per request (overrides [runtime.limits] fuel).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub fuel: Option<u64>,
+    /// Deadline per request (overrides [runtime.limits] timeout).
+    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
+    pub timeout: Option<std::time::Duration>,
+    /// The app: a package directory, its wapp.toml, an app id or a command name.
+    #[arg(value_name = "APP")]
+    pub app: OsString,
+}
+
+#[derive(Args)]
 pub(crate) struct CheckArgs {
     /// The package: a directory, its wapp.toml, or an installed app's id.
     #[arg(value_name = "APP")]
@@ -117,6 +151,7 @@ pub fn main(args: Vec<OsString>) -> i32 {
     };
     let outcome = match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Serve(args) => serve::serve(args),
         Command::Check(args) => check::check(args),
         Command::Hash(args) => hash::hash(args),
     };

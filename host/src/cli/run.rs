@@ -77,6 +77,7 @@ pub(crate) fn run(args: RunArgs) -> Result<i32> {
             instances: args.instances,
         },
         method: invoke.as_ref().map(|(name, _)| name.clone()),
+        serve: None,
     };
     let package = Package::load(&dir)?;
     let app = App::load(package, &options)?;
@@ -110,7 +111,7 @@ pub(crate) fn run(args: RunArgs) -> Result<i32> {
                 Vec::new(),
             )
         }
-        (Entry::Run | Entry::Start, _) => (Call::Run, app_args),
+        (Entry::Run | Entry::Start | Entry::HttpHandler, _) => (Call::Run, app_args),
     };
     execute(&app, call, &argv, args.ready, args.json)
 }

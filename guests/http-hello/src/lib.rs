@@ -1,0 +1,65 @@
+//! A `wasi:http/proxy` component: `/` says hello, `/echo` streams the
+//! request body back, `/trap` panics.
+wit_bindgen::generate!({ path: "../../wit", world: "weft:app/http-app", generate_all });
+
+use exports::wasi::http::incoming_handler::Guest;
+use wasi::http::types::{
+    Fields, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam,
+};
+use wasi::io::streams::StreamError;
+
+struct App;
+
+impl Guest for App {
+    fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
+        let path = request.path_with_query().unwrap_or_default();
+        match path.as_str() {
+            "/trap" => panic!("this handler traps on /trap"),
+            "/echo" => echo(request, response_out),
+            _ => hello(response_out),
+        }
+    }
+}
+
+fn respond(response_out: ResponseOutparam, content_type: &[u8]) -> OutgoingBody {
+    let headers = Fields::new();
+    headers
+        .set("content-type", &[content_type.to_vec()])
+        .expect("content-type is allowed");
+    let response = OutgoingResponse::new(headers);
+    response.set_status_code(200).expect("200 is a status");
+    let body = response.body().expect("the body is taken once");
+    ResponseOutparam::set(response_out, Ok(response));
+    body
+}
+
+fn hello(response_out: ResponseOutparam) {
+    let body = respond(response_out, b"text/plain");
+    {
+        let out = body.write().expect("the stream is taken once");
+        out.blocking_write_and_flush(b"Hello from weft serve!\n")
+            .expect("writing the body");
+    }
+    OutgoingBody::finish(body, None).expect("finishing the body");
+}
+
+fn echo(request: IncomingRequest, response_out: ResponseOutparam) {
+    let incoming = request.consume().expect("the body is consumed once");
+    let body = respond(response_out, b"application/octet-stream");
+    {
+        let input = incoming.stream().expect("the stream is taken once");
+        let output = body.write().expect("the stream is taken once");
+        // Move the bytes host-side, a chunk at a time, as they arrive.
+        loop {
+            match output.blocking_splice(&input, 64 * 1024) {
+                Ok(_) => {}
+                Err(StreamError::Closed) => break,
+                Err(err) => panic!("echoing the body failed: {err:?}"),
+            }
+        }
+        output.blocking_flush().expect("flushing the body");
+    }
+    OutgoingBody::finish(body, None).expect("finishing the body");
+}
+
+export!(App);
