@@ -8,7 +8,7 @@
 //! longer than [`CASE_TIMEOUT`].
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -278,51 +278,28 @@ unsafe extern "C" {
     fn libc_kill(pid: i32, signal: i32) -> i32;
 }
 
-/// One HTTP/1.1 request over a fresh connection; checks the response.
+/// One request to the served app; checks the response.
 fn check_request(address: &str, request: &RequestCase) -> Result<(), String> {
-    let mut stream = TcpStream::connect(address).map_err(|e| format!("connecting: {e}"))?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .map_err(|e| e.to_string())?;
-    let head = format!(
-        "{} {} HTTP/1.1\r\nhost: {address}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        request.method,
-        request.path,
-        request.body.len()
-    );
-    stream
-        .write_all(head.as_bytes())
-        .and_then(|()| stream.write_all(request.body.as_bytes()))
-        .map_err(|e| format!("sending: {e}"))?;
-    let mut raw = Vec::new();
-    stream
-        .read_to_end(&mut raw)
-        .map_err(|e| format!("reading: {e}"))?;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or("no complete response head")?;
-    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
-    let mut body = raw[split + 4..].to_vec();
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or("no status code")?;
-    if head.contains("transfer-encoding: chunked") {
-        body = dechunk(&body)?;
-    }
+    let response = xtask::http_client::request(
+        address,
+        &request.method,
+        &request.path,
+        request.body.as_bytes(),
+    )?;
     let mut problems = Vec::new();
-    if status != request.status {
-        problems.push(format!("status {status}, expected {}", request.status));
+    if response.status != request.status {
+        problems.push(format!(
+            "status {}, expected {}",
+            response.status, request.status
+        ));
     }
     for header in &request.headers {
-        if !head.contains(header.as_str()) {
-            problems.push(format!("no header {header:?} in:\n{head}"));
+        if !response.head.contains(header.as_str()) {
+            problems.push(format!("no header {header:?} in:\n{}", response.head));
         }
     }
     if let Some(expected) = &request.response {
-        let body = String::from_utf8_lossy(&body);
+        let body = String::from_utf8_lossy(&response.body);
         if &body != expected {
             problems.push(format!("body {body:?}, expected {expected:?}"));
         }
@@ -331,29 +308,6 @@ fn check_request(address: &str, request: &RequestCase) -> Result<(), String> {
         Ok(())
     } else {
         Err(problems.join("; "))
-    }
-}
-
-fn dechunk(mut data: &[u8]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or("truncated chunk size")?;
-        let size = std::str::from_utf8(&data[..line_end])
-            .ok()
-            .and_then(|s| usize::from_str_radix(s.split(';').next()?.trim(), 16).ok())
-            .ok_or("bad chunk size")?;
-        data = &data[line_end + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        if data.len() < size + 2 {
-            return Err("truncated chunk".to_string());
-        }
-        out.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
     }
 }
 

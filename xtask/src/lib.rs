@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+
+pub mod http_client;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
