@@ -12,6 +12,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+pub mod bench_serve;
 pub mod http_client;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};

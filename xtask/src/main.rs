@@ -5,6 +5,7 @@
 //! - `test`: installs the wasm targets, runs the benchmarks briefly (smoke
 //!   mode) and runs every test (`cargo test --workspace`);
 //! - `bench`: runs the process benchmarks (release build) and prints their figures;
+//! - `bench-serve [SECONDS]`: `weft serve` under wrk, beside `wasmtime serve` when present;
 //! - `guests [NAME]...`: builds and packs guests into target/weft-guests/store.
 
 use std::process::{Command, ExitCode};
@@ -100,6 +101,16 @@ fn run(args: &[String]) -> Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Some("bench-serve") => {
+            let seconds = match args.get(1) {
+                Some(text) => text
+                    .parse()
+                    .context("the duration is a number of seconds")?,
+                None => 10,
+            };
+            xtask::bench_serve::run(&root, seconds)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some("guests") => {
             for guest in xtask::build_guests(&root, &args[1..])? {
                 println!("{}", guest.package.display());
@@ -108,7 +119,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask example | test [CARGO TEST ARGS] | bench | guests [NAME]..."
+                "usage: cargo xtask example | test [CARGO TEST ARGS] | bench | bench-serve [SECONDS] | guests [NAME]..."
             );
             Ok(ExitCode::from(64))
         }
