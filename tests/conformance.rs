@@ -33,6 +33,7 @@ fn main() {
     let ports = Ports {
         port: test_server(),
         other_port: test_server(),
+        silent_port: silent_server(),
     };
     let mut trials = Vec::new();
     for guest in guests {
@@ -56,12 +57,15 @@ struct Output {
 struct Ports {
     port: u16,
     other_port: u16,
+    /// Accepts connections and never answers.
+    silent_port: u16,
 }
 
 impl Ports {
     fn substitute(&self, text: &str) -> String {
         text.replace("{{port}}", &self.port.to_string())
             .replace("{{other_port}}", &self.other_port.to_string())
+            .replace("{{silent_port}}", &self.silent_port.to_string())
     }
 
     fn substitute_all(&self, texts: Vec<String>) -> Vec<String> {
@@ -102,6 +106,19 @@ fn test_server() -> u16 {
                     .as_bytes(),
                 );
             });
+        }
+    });
+    port
+}
+
+/// A loopback server that accepts connections and never answers.
+fn silent_server() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
+    let port = listener.local_addr().expect("a bound address").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
         }
     });
     port
