@@ -10,7 +10,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Failed, Trial};
@@ -265,18 +265,7 @@ fn serve_and_request(mut command: Command, requests: &[RequestCase]) -> Result<O
     unsafe {
         libc_kill(child.id() as i32, 15);
     }
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if started.elapsed() > CASE_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err("weft serve did not stop after SIGTERM; killed".into());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = wait_bounded(&mut child, "weft serve did not stop after SIGTERM")?;
     let stdout = out.join().map_err(|_| "stdout reader panicked")?;
     let stderr = err.join().map_err(|_| "stderr reader panicked")?;
     let output = Output {
@@ -328,6 +317,22 @@ fn check_request(address: &str, request: &RequestCase) -> Result<(), String> {
     }
 }
 
+/// Waits for the child, killing it (and failing with `what`) after the case timeout.
+fn wait_bounded(child: &mut Child, what: &str) -> Result<ExitStatus, Failed> {
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        if started.elapsed() > CASE_TIMEOUT {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("{what} within {CASE_TIMEOUT:?}; killed").into());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Runs a command to completion, reading its output, killing it after the timeout.
 fn run_bounded(mut command: Command) -> Result<Output, Failed> {
     let mut child = command
@@ -347,18 +352,7 @@ fn run_bounded(mut command: Command) -> Result<Output, Failed> {
         let _ = stderr.read_to_end(&mut text);
         text
     });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if started.elapsed() > CASE_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("weft did not finish within {CASE_TIMEOUT:?}; killed").into());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = wait_bounded(&mut child, "weft did not finish")?;
     let stdout = out.join().map_err(|_| "stdout reader panicked")?;
     let stderr = err.join().map_err(|_| "stderr reader panicked")?;
     Ok(Output {

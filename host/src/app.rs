@@ -3,7 +3,6 @@
 //! processes (see [`crate::process`]).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
@@ -262,11 +261,6 @@ impl App {
     /// The app's id, used in messages and as argv[0].
     pub fn id(&self) -> &str {
         self.inner.package.manifest.id.as_str()
-    }
-
-    /// The timeout, if any, for messages.
-    pub fn timeout(&self) -> Option<Duration> {
-        self.inner.limits.timeout
     }
 }
 

@@ -4,27 +4,15 @@
 use std::collections::BTreeMap;
 
 use super::CheckArgs;
+use crate::Result;
 use crate::app::{App, LoadOptions};
 use crate::capabilities::Group;
 use crate::limits::{format_bytes, format_duration};
 use crate::loader::WasmKind;
 use crate::package::Package;
-use crate::store;
-use crate::{Error, Result};
 
 pub(crate) fn check(args: CheckArgs) -> Result<i32> {
-    let target = args.app.to_str().ok_or_else(|| {
-        Error::usage(format!(
-            "the app path {} is not valid UTF-8; rename it or check it by app id",
-            args.app.to_string_lossy()
-        ))
-    })?;
-    let roots = if args.store.is_empty() {
-        store::store_roots()
-    } else {
-        args.store.clone()
-    };
-    let dir = store::resolve_in(target, &roots)?;
+    let dir = super::resolve_app(&args.app, &args.store)?;
     let package = Package::load(&dir)?;
     let app = App::load(package, &LoadOptions::default())?;
     let manifest = app.manifest();

@@ -65,6 +65,17 @@ pub(crate) struct RunArgs {
     /// Print a method's result as JSON instead of WAVE.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    /// The app: a package directory, its wapp.toml, an installed app's id, a
+    /// command name, or `list`; then the app's arguments.
+    #[arg(value_name = "APP [ARG]...", required = true, num_args = 1.., trailing_var_arg = true)]
+    pub app_and_args: Vec<OsString>,
+}
+
+/// The limit flags `run` and `serve` share; each overrides the manifest.
+#[derive(Args)]
+pub(crate) struct LimitArgs {
     /// Cap each linear memory, like 64MiB (overrides [runtime.limits] memory).
     #[arg(long, value_name = "SIZE", value_parser = size_arg)]
     pub memory: Option<u64>,
@@ -80,10 +91,18 @@ pub(crate) struct RunArgs {
     /// Cap on core instances (overrides [runtime.limits] instances).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub instances: Option<u64>,
-    /// The app: a package directory, its wapp.toml, an installed app's id, a
-    /// command name, or `list`; then the app's arguments.
-    #[arg(value_name = "APP [ARG]...", required = true, num_args = 1.., trailing_var_arg = true)]
-    pub app_and_args: Vec<OsString>,
+}
+
+impl LimitArgs {
+    pub(crate) fn limits(&self) -> crate::limits::Limits {
+        crate::limits::Limits {
+            memory: self.memory,
+            fuel: self.fuel,
+            timeout: self.timeout,
+            table_elements: self.table_elements,
+            instances: self.instances,
+        }
+    }
 }
 
 fn size_arg(text: &str) -> Result<u64, String> {
@@ -111,15 +130,9 @@ pub(crate) struct ServeArgs {
     /// Look up app ids and command names in this package store only (repeatable).
     #[arg(long, value_name = "DIR")]
     pub store: Vec<PathBuf>,
-    /// Cap each request's linear memory (overrides [runtime.limits] memory).
-    #[arg(long, value_name = "SIZE", value_parser = size_arg)]
-    pub memory: Option<u64>,
-    /// Fuel per request (overrides [runtime.limits] fuel).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    pub fuel: Option<u64>,
-    /// Deadline per request (overrides [runtime.limits] timeout).
-    #[arg(long, value_name = "DURATION", value_parser = duration_arg)]
-    pub timeout: Option<std::time::Duration>,
+    /// Limits for each request, overriding the manifest's.
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// The app: a package directory, its wapp.toml, an app id or a command name.
     #[arg(value_name = "APP")]
     pub app: OsString,
@@ -208,6 +221,44 @@ fn init_logging() {
 pub(crate) fn stdout_line(line: impl std::fmt::Display) {
     use std::io::Write;
     let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
+/// The app named on the command line, which must be UTF-8 to be resolved.
+pub(crate) fn app_name(app: &std::ffi::OsStr) -> crate::Result<&str> {
+    app.to_str().ok_or_else(|| {
+        Error::usage(format!(
+            "the app path {} is not valid UTF-8; rename it or name the app by its id",
+            app.to_string_lossy()
+        ))
+    })
+}
+
+/// The package directory for the app named on the command line, looked up
+/// in the `--store` directories if any were given, else in the default stores.
+pub(crate) fn resolve_app(app: &std::ffi::OsStr, stores: &[PathBuf]) -> crate::Result<PathBuf> {
+    crate::store::resolve_in(app_name(app)?, &store_roots(stores))
+}
+
+/// The `--store` directories if any were given, else the default stores.
+pub(crate) fn store_roots(stores: &[PathBuf]) -> Vec<PathBuf> {
+    if stores.is_empty() {
+        crate::store::store_roots()
+    } else {
+        stores.to_vec()
+    }
+}
+
+/// Tells the supervisor the app is ready: the `READY` line when asked, and
+/// `READY=1` to `$NOTIFY_SOCKET` whenever that is set.
+pub(crate) fn signal_ready(print_line: bool) -> crate::Result<()> {
+    if print_line {
+        crate::ready::print_ready_line()
+            .map_err(|err| Error::internal("cannot write READY to stdout").caused_by(&err))?;
+    }
+    if let Err(err) = crate::ready::notify_systemd() {
+        tracing::warn!("cannot notify $NOTIFY_SOCKET that the app is ready: {err}");
+    }
+    Ok(())
 }
 
 /// Converts command-line values to the UTF-8 strings WASI args must be.

@@ -10,30 +10,20 @@ use wasmtime::component::wasm_wave::untyped::UntypedFuncCall;
 use super::{RunArgs, code_for, report, utf8_args};
 use crate::app::{App, Entry, LoadOptions};
 use crate::invoke;
-use crate::limits::Limits;
 use crate::package::Package;
 use crate::process::{self, Call, ExitEvent, Spawn};
 use crate::store::{self, AppId};
 use crate::wasi_config::WasiConfig;
-use crate::{Error, Result, ready};
+use crate::{Error, Result};
 
 pub(crate) fn run(args: RunArgs) -> Result<i32> {
     let (app, app_args) = args
         .app_and_args
         .split_first()
         .ok_or_else(|| Error::usage("name the app to run: `weft run APP [ARG]...`"))?;
-    let target = app.to_str().ok_or_else(|| {
-        Error::usage(format!(
-            "the app path {} is not valid UTF-8; rename it or run it by app id",
-            app.to_string_lossy()
-        ))
-    })?;
     let app_args = utf8_args(app_args, "app argument")?;
-    let roots = if args.store.is_empty() {
-        store::store_roots()
-    } else {
-        args.store.clone()
-    };
+    let roots = super::store_roots(&args.store);
+    let target = super::app_name(app)?;
     if target == "list" && app_args.is_empty() {
         return list(&roots);
     }
@@ -69,13 +59,7 @@ pub(crate) fn run(args: RunArgs) -> Result<i32> {
         None => None,
     };
     let options = LoadOptions {
-        limits: Limits {
-            memory: args.memory,
-            fuel: args.fuel,
-            timeout: args.timeout,
-            table_elements: args.table_elements,
-            instances: args.instances,
-        },
+        limits: args.limits.limits(),
         method: invoke.as_ref().map(|(name, _)| name.clone()),
         serve: None,
     };
@@ -181,16 +165,7 @@ fn execute(app: &App, call: Call, argv: &[String], print_ready: bool, json: bool
         Call::Run => None,
     };
     let mut spawn = Spawn::new(config, call);
-    spawn.on_ready = Some(Box::new(move || {
-        if print_ready {
-            ready::print_ready_line()
-                .map_err(|err| Error::internal("cannot write READY to stdout").caused_by(&err))?;
-        }
-        if let Err(err) = ready::notify_systemd() {
-            tracing::warn!("cannot notify $NOTIFY_SOCKET that the app is ready: {err}");
-        }
-        Ok(())
-    }));
+    spawn.on_ready = Some(Box::new(move || super::signal_ready(print_ready)));
     let event = runtime.block_on(process::run(app, spawn));
     // Let guest output still in flight reach its destination before exiting.
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));

@@ -3,31 +3,13 @@
 use super::ServeArgs;
 use crate::app::{App, LoadOptions};
 use crate::http::serve::{ServeOptions, serve as serve_app};
-use crate::limits::Limits;
 use crate::package::Package;
-use crate::{Error, Result, ready, store};
+use crate::{Error, Result};
 
 pub(crate) fn serve(args: ServeArgs) -> Result<i32> {
-    let target = args.app.to_str().ok_or_else(|| {
-        Error::usage(format!(
-            "the app path {} is not valid UTF-8; rename it or serve it by app id",
-            args.app.to_string_lossy()
-        ))
-    })?;
-    let roots = if args.store.is_empty() {
-        store::store_roots()
-    } else {
-        args.store.clone()
-    };
-    let dir = store::resolve_in(target, &roots)?;
+    let dir = super::resolve_app(&args.app, &args.store)?;
     let options = LoadOptions {
-        limits: Limits {
-            memory: args.memory,
-            fuel: args.fuel,
-            timeout: args.timeout,
-            table_elements: None,
-            instances: None,
-        },
+        limits: args.limits.limits(),
         method: None,
         serve: Some(args.max_concurrent as usize),
     };
@@ -44,14 +26,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<i32> {
     };
     runtime.block_on(serve_app(app, serve_options, move |addr| {
         eprintln!("weft: listening on http://{addr}");
-        if print_ready {
-            ready::print_ready_line()
-                .map_err(|err| Error::internal("cannot write READY to stdout").caused_by(&err))?;
-        }
-        if let Err(err) = ready::notify_systemd() {
-            tracing::warn!("cannot notify $NOTIFY_SOCKET that the server is ready: {err}");
-        }
-        Ok(())
+        super::signal_ready(print_ready)
     }))?;
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     Ok(0)
