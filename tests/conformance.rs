@@ -176,6 +176,7 @@ fn run_case(package: &Path, case: &Case, ports: &Ports) -> Result<(), Failed> {
         .env_clear()
         .env("HOME", &home)
         .env("WEFT_APP_STORE", &store)
+        .env("WEFT_CACHE_DIR", xtask::cache_dir(&xtask::workspace_root()))
         .envs(&case.env)
         .current_dir(scratch.path());
 

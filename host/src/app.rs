@@ -2,6 +2,7 @@
 //! linked and pre-instantiated once ([`App`]), ready for any number of
 //! processes (see [`crate::process`]).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use wasmtime::component::{Component, InstancePre, Linker};
@@ -10,6 +11,7 @@ use wasmtime_wasi::I32Exit;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use crate::bindings::{command, ready};
+use crate::cache::{Cache, Outcome, Source};
 use crate::capabilities::{self, CapabilitySet, Import};
 use crate::invoke::Method;
 use crate::limits::{EPOCH_TICK, Limits};
@@ -58,6 +60,10 @@ pub struct LoadOptions {
     /// Load for `weft serve`: the entry is the HTTP handler, and instances
     /// come from the pooling allocator, sized for this many at once.
     pub serve: Option<usize>,
+    /// Where compiled code is kept between runs; `None` compiles every time.
+    pub cache: Option<Cache>,
+    /// Show the progress of a long first compile on stderr (for a terminal).
+    pub progress: bool,
 }
 
 /// An app, loaded once: everything that does not change between processes.
@@ -73,6 +79,7 @@ pub(crate) struct AppInner {
     pub(crate) kind: WasmKind,
     pub(crate) component: Component,
     pub(crate) imports: Vec<Import>,
+    pub(crate) compiled: Outcome,
     pub(crate) entry: Entry,
     pub(crate) limits: Limits,
     pub(crate) pre: InstancePre<InstanceState>,
@@ -126,12 +133,42 @@ impl App {
         let engine = engine(&limits, options.serve)?;
         let wasm_path = package.wasm_path();
         let kind = loader::kind_of(&package.wasm, &wasm_path)?;
-        let bytes = match kind {
-            WasmKind::Component => package.wasm.clone(),
-            WasmKind::CoreModule => loader::adapt_core_module(&package.wasm, &wasm_path)?,
-        };
-        let component = loader::compile(&engine, &bytes, &wasm_path)?;
         let manifest = &package.manifest;
+        let granted = CapabilitySet::new(&manifest.imports);
+        let check = |mut imports: Vec<Import>| -> Result<Vec<Import>> {
+            imports.retain(|import| {
+                !HOST_INTERFACES.contains(&capabilities::unversioned(&import.name))
+            });
+            capabilities::check_imports(&imports, &granted, &package.manifest_path)?;
+            Ok(imports)
+        };
+
+        // Compiling is the expensive step: refuse ungranted imports before it.
+        let mut checked = None;
+        let mut compile = || -> Result<Component> {
+            let bytes = match kind {
+                WasmKind::Component => Cow::Borrowed(&package.wasm[..]),
+                WasmKind::CoreModule => {
+                    Cow::Owned(loader::adapt_core_module(&package.wasm, &wasm_path)?)
+                }
+            };
+            checked = Some(check(capabilities::imports_in(&bytes, &wasm_path)?)?);
+            loader::compile(&engine, &bytes, &wasm_path, options.progress)
+        };
+        let (component, compiled) = match &options.cache {
+            Some(cache) => {
+                let source = match kind {
+                    WasmKind::Component => Source::Component,
+                    WasmKind::CoreModule => Source::AdaptedCoreModule,
+                };
+                cache.load_or_compile(&engine, &manifest.hash, source, compile)?
+            }
+            None => (compile()?, Outcome::Compiled),
+        };
+        let imports = match checked {
+            Some(imports) => imports,
+            None => check(capabilities::imports_of(&component, &engine))?,
+        };
 
         let method = options.method.as_deref().or(manifest.method.as_deref());
         let entry = match (kind, method) {
@@ -148,12 +185,6 @@ impl App {
                 Entry::Method(Method::find(&component, &engine, method)?)
             }
         };
-
-        let mut imports = capabilities::imports_of(&component, &engine);
-        let granted = CapabilitySet::new(&manifest.imports);
-        imports
-            .retain(|import| !HOST_INTERFACES.contains(&capabilities::unversioned(&import.name)));
-        capabilities::check_imports(&imports, &granted, &package.manifest_path)?;
 
         let mut linker = granted.linker(&engine)?;
         link_host_interfaces(&mut linker)?;
@@ -208,6 +239,7 @@ impl App {
                 kind,
                 component,
                 imports,
+                compiled,
                 entry,
                 limits,
                 pre,
@@ -247,6 +279,11 @@ impl App {
     /// The component's WASI imports (after adaptation, for a core module).
     pub fn imports(&self) -> &[Import] {
         &self.inner.imports
+    }
+
+    /// Whether the compiled code came from the cache.
+    pub fn compiled(&self) -> Outcome {
+        self.inner.compiled
     }
 
     /// The pre-instantiated HTTP handler, when loaded for `weft serve`.

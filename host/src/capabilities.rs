@@ -255,6 +255,39 @@ pub fn imports_of(component: &Component, engine: &Engine) -> Vec<Import> {
         .collect()
 }
 
+/// Lists the imports of a component's binary, without compiling it: the
+/// names of its top-level import section (nested modules and components
+/// import from their parent, not from the host). This lets weft refuse an
+/// ungranted import before paying for compilation.
+pub fn imports_in(bytes: &[u8], path: &std::path::Path) -> Result<Vec<Import>> {
+    use wasmparser::{Parser, Payload};
+    let invalid = |err: wasmparser::BinaryReaderError| {
+        Error::package(format!(
+            "module {} is not a valid component ({err}); rebuild it with a current toolchain",
+            path.display()
+        ))
+    };
+    let mut imports = Vec::new();
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload.map_err(invalid)? {
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            Payload::ComponentImportSection(section) if depth == 0 => {
+                for import in section {
+                    let name = import.map_err(invalid)?.name.name;
+                    imports.push(Import {
+                        name: name.to_string(),
+                        group: Group::granting(unversioned(name)),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(imports)
+}
+
 /// `wasi:cli/stdout@0.2.3` → `wasi:cli/stdout`.
 pub fn unversioned(name: &str) -> &str {
     name.split_once('@').map_or(name, |(base, _)| base)

@@ -57,6 +57,7 @@
 
 pub mod app;
 mod bindings;
+pub mod cache;
 pub mod capabilities;
 pub mod cli;
 mod error;

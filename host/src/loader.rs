@@ -175,8 +175,15 @@ fn route_proc_exit(bytes: &[u8]) -> std::result::Result<Vec<u8>, reencode::Error
     Ok(module.finish())
 }
 
-/// Compiles a component (Cranelift), with errors that name the file.
-pub fn compile(engine: &Engine, bytes: &[u8], path: &Path) -> Result<Component> {
+/// Components at least this big show their compile's progress on a terminal.
+const PROGRESS_THRESHOLD: usize = 2 << 20;
+
+/// Compiles a component (Cranelift), with errors that name the file. With
+/// `progress`, a big component's compile shows a ticking line on stderr,
+/// erased when it is done.
+pub fn compile(engine: &Engine, bytes: &[u8], path: &Path, progress: bool) -> Result<Component> {
+    let _ticker =
+        (progress && bytes.len() >= PROGRESS_THRESHOLD).then(|| Ticker::start(path, bytes.len()));
     Component::new(engine, bytes).map_err(|err| {
         Error::package(format!(
             "module {} is not a valid component and cannot be compiled; rebuild it with a current toolchain",
@@ -184,4 +191,42 @@ pub fn compile(engine: &Engine, bytes: &[u8], path: &Path) -> Result<Component> 
         ))
         .caused_by_wasmtime(&err)
     })
+}
+
+/// The progress line of a long compile; stops and erases itself when dropped.
+struct Ticker {
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Ticker {
+    fn start(path: &Path, size: usize) -> Ticker {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let what = format!("weft: compiling {name} ({:.1} MB), once", size as f64 / 1e6);
+        let thread = std::thread::spawn(move || {
+            let started = std::time::Instant::now();
+            let tick = std::time::Duration::from_millis(250);
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(tick) {
+                eprint!("\r{what} ... {:.0} s", started.elapsed().as_secs_f64());
+            }
+            eprint!("\r\x1b[K");
+        });
+        Ticker {
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Ticker {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }

@@ -152,6 +152,12 @@ pub fn store_dir(root: &Path) -> PathBuf {
     root.join("target/weft-guests/store")
 }
 
+/// The artifact cache the conformance suite shares between its cases, so
+/// each guest is compiled once per engine configuration, not once per case.
+pub fn cache_dir(root: &Path) -> PathBuf {
+    root.join("target/weft-guests/cache")
+}
+
 /// Installs the wasm targets when rustup is there and they are missing.
 pub fn ensure_wasm_targets() -> Result<()> {
     let installed = Command::new("rustup")

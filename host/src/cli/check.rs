@@ -14,7 +14,12 @@ use crate::package::Package;
 pub(crate) fn check(args: CheckArgs) -> Result<i32> {
     let dir = super::resolve_app(&args.app, &args.store)?;
     let package = Package::load(&dir)?;
-    let app = App::load(package, &LoadOptions::default())?;
+    let options = LoadOptions {
+        cache: args.cache.cache(),
+        progress: super::show_progress(),
+        ..LoadOptions::default()
+    };
+    let app = App::load(package, &options)?;
     let manifest = app.manifest();
 
     out!(

@@ -9,6 +9,7 @@ macro_rules! out {
     };
 }
 
+mod cache;
 mod check;
 mod exit;
 mod hash;
@@ -47,6 +48,66 @@ enum Command {
     Check(CheckArgs),
     /// Print the `hash = "sha256:..."` value for a wasm file.
     Hash(HashArgs),
+    /// Compile apps into the cache, so that their first run starts fast.
+    Compile(CompileArgs),
+    /// Manage the compiled-artifact cache.
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+/// Where compiled code is cached; `run`, `serve`, `check` and `compile` share these.
+#[derive(Args)]
+pub(crate) struct CacheArgs {
+    /// Keep compiled code in DIR [default: $WEFT_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/weft, else ~/.cache/weft].
+    #[arg(long, value_name = "DIR", conflicts_with = "no_cache")]
+    pub cache_dir: Option<PathBuf>,
+    /// Compile without reading or writing the cache.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+impl CacheArgs {
+    pub(crate) fn cache(&self) -> Option<crate::cache::Cache> {
+        if self.no_cache {
+            return None;
+        }
+        match &self.cache_dir {
+            Some(dir) => Some(crate::cache::Cache::new(dir)),
+            None => crate::cache::Cache::from_env(),
+        }
+    }
+}
+
+#[derive(Subcommand)]
+pub(crate) enum CacheCommand {
+    /// Remove every compiled artifact from the cache.
+    Clean(CacheDirArgs),
+    /// Print the cache directory.
+    Dir(CacheDirArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct CacheDirArgs {
+    /// The cache directory [default: $WEFT_CACHE_DIR, else $XDG_CACHE_HOME/weft, else ~/.cache/weft].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub(crate) struct CompileArgs {
+    /// The apps: package directories, wapp.toml files, app ids or command names.
+    #[arg(value_name = "APP", required = true)]
+    pub apps: Vec<OsString>,
+    /// Look up app ids and command names in this package store only (repeatable).
+    #[arg(long, value_name = "DIR")]
+    pub store: Vec<PathBuf>,
+    /// Compile for `weft serve` (its engine differs from `weft run`'s).
+    #[arg(long)]
+    pub serve: bool,
+    /// The cache directory [default: $WEFT_CACHE_DIR, else $XDG_CACHE_HOME/weft, else ~/.cache/weft].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -67,6 +128,8 @@ pub(crate) struct RunArgs {
     pub json: bool,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub cache: CacheArgs,
     /// The app: a package directory, its wapp.toml, an installed app's id, a
     /// command name, or `list`; then the app's arguments.
     #[arg(value_name = "APP [ARG]...", required = true, num_args = 1.., trailing_var_arg = true)]
@@ -133,6 +196,8 @@ pub(crate) struct ServeArgs {
     /// Limits for each request, overriding the manifest's.
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub cache: CacheArgs,
     /// The app: a package directory, its wapp.toml, an app id or a command name.
     #[arg(value_name = "APP")]
     pub app: OsString,
@@ -146,6 +211,8 @@ pub(crate) struct CheckArgs {
     /// Look up app ids and command names in this package store only (repeatable).
     #[arg(long, value_name = "DIR")]
     pub store: Vec<PathBuf>,
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }
 
 #[derive(Args)]
@@ -167,6 +234,8 @@ pub fn main(args: Vec<OsString>) -> i32 {
         Command::Serve(args) => serve::serve(args),
         Command::Check(args) => check::check(args),
         Command::Hash(args) => hash::hash(args),
+        Command::Compile(args) => cache::compile(args),
+        Command::Cache(command) => cache::cache(command),
     };
     finish(outcome)
 }
@@ -246,6 +315,12 @@ pub(crate) fn store_roots(stores: &[PathBuf]) -> Vec<PathBuf> {
     } else {
         stores.to_vec()
     }
+}
+
+/// Whether to show a long compile's progress: only when stderr is a terminal.
+pub(crate) fn show_progress() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal()
 }
 
 /// Tells the supervisor the app is ready: the `READY` line when asked, and

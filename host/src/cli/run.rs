@@ -62,6 +62,8 @@ pub(crate) fn run(args: RunArgs) -> Result<i32> {
         limits: args.limits.limits(),
         method: invoke.as_ref().map(|(name, _)| name.clone()),
         serve: None,
+        cache: args.cache.cache(),
+        progress: super::show_progress(),
     };
     let package = Package::load(&dir)?;
     let app = App::load(package, &options)?;

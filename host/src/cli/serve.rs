@@ -12,6 +12,8 @@ pub(crate) fn serve(args: ServeArgs) -> Result<i32> {
         limits: args.limits.limits(),
         method: None,
         serve: Some(args.max_concurrent as usize),
+        cache: args.cache.cache(),
+        progress: super::show_progress(),
     };
     let app = App::load(Package::load(&dir)?, &options)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -1,0 +1,338 @@
+//! The compiled-artifact cache: Cranelift's output for an app, kept on disk
+//! so that only the first run of a given wasm pays for compiling it.
+//!
+//! An entry's key is the sha256 of three things: the wasm's sha256 (the one
+//! [`crate::package`] has already verified against the manifest, so nothing
+//! is hashed twice), Wasmtime's compatibility hash for the engine's
+//! configuration, and weft's version. Another weft, another Wasmtime or
+//! another engine setting (fuel on or off, say) therefore looks for another
+//! file and can never load a stale artifact. Core modules are cached as the
+//! component weft adapts them into, under a key that says so.
+//!
+//! An entry is `MAGIC`, the sha256 of the artifact, then the artifact.
+//! Loading reads the whole file and checks that digest before Wasmtime sees a
+//! byte, so a truncated or corrupted file is discarded and rebuilt, never
+//! trusted. Entries are written to a temporary file in the same directory and
+//! renamed into place, so a reader sees a whole entry or none, and writers
+//! racing on one key each install a whole, identical entry.
+//!
+//! The directory is `$WEFT_CACHE_DIR`, else `$XDG_CACHE_HOME/weft`, else
+//! `~/.cache/weft`, created with mode 0700: an artifact is native code that
+//! weft maps executable, so only its owner may write there.
+
+use std::hash::Hasher;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sha2::{Digest, Sha256};
+use wasmtime::Engine;
+use wasmtime::component::Component;
+
+use crate::manifest::hex;
+use crate::{Error, Result};
+
+/// The first bytes of every entry; bump the digit when the layout changes.
+const MAGIC: &[u8; 8] = b"WEFTC01\n";
+const HEADER_LEN: usize = MAGIC.len() + 32;
+/// The file name suffix of entries; `weft cache clean` removes only these
+/// (and stray temporary files), never anything else in the directory.
+const SUFFIX: &str = ".cwasm";
+const TEMP_PREFIX: &str = ".tmp-";
+
+/// What is being compiled, as far as the key is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A component, compiled as it is.
+    Component,
+    /// A core module, compiled after weft adapts it to a component.
+    AdaptedCoreModule,
+}
+
+/// How an app's compiled code was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Loaded from a valid cache entry.
+    Hit,
+    /// Compiled, and stored for next time.
+    Stored,
+    /// Compiled; an entry was present but unusable, and has been replaced.
+    Replaced,
+    /// Compiled without the cache (disabled, or the entry could not be written).
+    Compiled,
+}
+
+/// A cache directory.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    dir: PathBuf,
+}
+
+impl Cache {
+    /// A cache in `dir` (created on first write).
+    pub fn new(dir: impl Into<PathBuf>) -> Cache {
+        Cache { dir: dir.into() }
+    }
+
+    /// The default cache: `$WEFT_CACHE_DIR`, `$XDG_CACHE_HOME/weft`, or
+    /// `$HOME/.cache/weft`; `None` when none of those is set.
+    pub fn from_env() -> Option<Cache> {
+        default_dir(|name| std::env::var_os(name)).map(Cache::new)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The file that holds the artifact for this wasm on this engine.
+    pub fn entry_path(&self, engine: &Engine, wasm_sha256: &[u8; 32], source: Source) -> PathBuf {
+        self.entry_path_for(env!("CARGO_PKG_VERSION"), engine, wasm_sha256, source)
+    }
+
+    fn entry_path_for(
+        &self,
+        weft_version: &str,
+        engine: &Engine,
+        wasm_sha256: &[u8; 32],
+        source: Source,
+    ) -> PathBuf {
+        let mut key = Sha256::new();
+        key.update(b"weft ");
+        key.update(weft_version.as_bytes());
+        key.update(match source {
+            Source::Component => b"\0component\0".as_slice(),
+            Source::AdaptedCoreModule => b"\0core-module+preview1-command-adapter\0".as_slice(),
+        });
+        key.update(wasm_sha256);
+        let mut engine_hash = DigestHasher(Sha256::new());
+        std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut engine_hash);
+        key.update(engine_hash.0.finalize());
+        self.dir.join(format!("{}{SUFFIX}", hex(&key.finalize())))
+    }
+
+    /// Loads the artifact for this wasm, or builds the component bytes with
+    /// `bytes`, compiles them with `compile` and stores the result.
+    ///
+    /// Failing to read or write the cache never fails the load: weft warns on
+    /// stderr and compiles. Errors from `bytes` and `compile` (the wasm's
+    /// own) are returned as they are.
+    pub fn load_or_compile(
+        &self,
+        engine: &Engine,
+        wasm_sha256: &[u8; 32],
+        source: Source,
+        compile: impl FnOnce() -> Result<Component>,
+    ) -> Result<(Component, Outcome)> {
+        let path = self.entry_path(engine, wasm_sha256, source);
+        let mut replacing = false;
+        match read_entry(engine, &path) {
+            Ok(Some(component)) => return Ok((component, Outcome::Hit)),
+            Ok(None) => {}
+            Err(reason) => {
+                tracing::warn!(
+                    "discarding the cache entry {}: {reason}; compiling again",
+                    path.display()
+                );
+                let _ = std::fs::remove_file(&path);
+                replacing = true;
+            }
+        }
+        let component = compile()?;
+        match self.write_entry(&component, &path) {
+            Ok(()) if replacing => Ok((component, Outcome::Replaced)),
+            Ok(()) => Ok((component, Outcome::Stored)),
+            Err(err) => {
+                tracing::warn!(
+                    "cannot write the cache entry {}: {err}; the next run compiles again (set --cache-dir or WEFT_CACHE_DIR to a writable directory, or pass --no-cache)",
+                    path.display()
+                );
+                Ok((component, Outcome::Compiled))
+            }
+        }
+    }
+
+    fn write_entry(&self, component: &Component, path: &Path) -> std::io::Result<()> {
+        let artifact = component.serialize().map_err(std::io::Error::other)?;
+        create_private_dir(&self.dir)?;
+        // Unique per writer: the pid, a per-process counter, and the time.
+        static WRITES: AtomicU64 = AtomicU64::new(0);
+        let temp = self.dir.join(format!(
+            "{TEMP_PREFIX}{}-{}-{:x}",
+            std::process::id(),
+            WRITES.fetch_add(1, Ordering::Relaxed),
+            nanos_now()
+        ));
+        let result = (|| {
+            let mut file = std::fs::File::create(&temp)?;
+            file.write_all(MAGIC)?;
+            file.write_all(&Sha256::digest(&artifact))?;
+            file.write_all(&artifact)?;
+            file.sync_all()?;
+            std::fs::rename(&temp, path)
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&temp);
+        }
+        result
+    }
+
+    /// Removes every entry (and stray temporary file); returns how many files
+    /// and bytes were removed. A missing directory is an empty cache.
+    pub fn clean(&self) -> Result<(usize, u64)> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok((0, 0)),
+            Err(err) => {
+                return Err(Error::internal(format!(
+                    "cannot read the cache directory {}: {err}",
+                    self.dir.display()
+                )));
+            }
+        };
+        let (mut files, mut bytes) = (0, 0);
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if !(name.ends_with(SUFFIX) || name.starts_with(TEMP_PREFIX)) {
+                continue;
+            }
+            let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+            std::fs::remove_file(entry.path()).map_err(|err| {
+                Error::internal(format!(
+                    "cannot remove {}: {err}; check the cache directory's permissions",
+                    entry.path().display()
+                ))
+            })?;
+            files += 1;
+            bytes += size;
+        }
+        Ok((files, bytes))
+    }
+}
+
+/// The cache directory the environment names, if any.
+pub fn default_dir(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<PathBuf> {
+    let set = |name: &str| {
+        var(name)
+            .filter(|value| !value.is_empty())
+            .map(PathBuf::from)
+    };
+    set("WEFT_CACHE_DIR")
+        .or_else(|| set("XDG_CACHE_HOME").map(|dir| dir.join("weft")))
+        .or_else(|| set("HOME").map(|home| home.join(".cache").join("weft")))
+}
+
+/// Reads and checks an entry: `Ok(None)` when there is none, `Err(reason)`
+/// when there is one that must not be used.
+fn read_entry(engine: &Engine, path: &Path) -> std::result::Result<Option<Component>, String> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => return Err(format!("it cannot be read ({err})")),
+    };
+    if bytes.len() < HEADER_LEN || &bytes[..MAGIC.len()] != MAGIC {
+        return Err("it is not a weft cache entry, or it is truncated".into());
+    }
+    let (digest, artifact) = bytes[MAGIC.len()..].split_at(32);
+    if Sha256::digest(artifact).as_slice() != digest {
+        return Err(
+            "its contents do not match their recorded sha256 (truncated or corrupted)".into(),
+        );
+    }
+    // SAFETY: `deserialize` trusts that the bytes came from `serialize` on a
+    // compatible engine. They did: the digest above proves the file is the one
+    // weft wrote (in a directory only its owner can write), and the key it is
+    // stored under includes the engine's compatibility hash.
+    match unsafe { Component::deserialize(engine, artifact) } {
+        Ok(component) => Ok(Some(component)),
+        Err(err) => Err(format!("Wasmtime refused it ({err})")),
+    }
+}
+
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+fn nanos_now() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos())
+}
+
+/// Feeds `Hash` output into a sha256, so a key is stable across runs and
+/// Rust versions (unlike `DefaultHasher`).
+struct DigestHasher(Sha256);
+
+impl Hasher for DigestHasher {
+    fn finish(&self) -> u64 {
+        unreachable!("only the digest is read")
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<OsString> {
+        let pairs: Vec<(String, OsString)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), OsString::from(v)))
+            .collect();
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        }
+    }
+
+    #[test]
+    fn directory_precedence() {
+        let all = env(&[
+            ("WEFT_CACHE_DIR", "/w"),
+            ("XDG_CACHE_HOME", "/x"),
+            ("HOME", "/h"),
+        ]);
+        assert_eq!(default_dir(all), Some(PathBuf::from("/w")));
+        let xdg = env(&[("XDG_CACHE_HOME", "/x"), ("HOME", "/h")]);
+        assert_eq!(default_dir(xdg), Some(PathBuf::from("/x/weft")));
+        let home = env(&[("XDG_CACHE_HOME", ""), ("HOME", "/h")]);
+        assert_eq!(default_dir(home), Some(PathBuf::from("/h/.cache/weft")));
+        assert_eq!(default_dir(env(&[])), None);
+    }
+
+    #[test]
+    fn every_part_of_the_key_changes_the_entry() {
+        let cache = Cache::new("/c");
+        let plain = Engine::default();
+        let mut config = wasmtime::Config::new();
+        config.consume_fuel(true);
+        let fuel = Engine::new(&config).unwrap();
+        let wasm = [7u8; 32];
+        let base = cache.entry_path_for("1.0.0", &plain, &wasm, Source::Component);
+        assert_eq!(
+            base,
+            cache.entry_path_for("1.0.0", &plain, &wasm, Source::Component),
+            "the key is stable"
+        );
+        assert!(base.to_string_lossy().ends_with(SUFFIX));
+        let others = [
+            cache.entry_path_for("1.0.1", &plain, &wasm, Source::Component),
+            cache.entry_path_for("1.0.0", &fuel, &wasm, Source::Component),
+            cache.entry_path_for("1.0.0", &plain, &[8u8; 32], Source::Component),
+            cache.entry_path_for("1.0.0", &plain, &wasm, Source::AdaptedCoreModule),
+        ];
+        for (i, other) in others.iter().enumerate() {
+            assert_ne!(&base, other, "variation {i} must change the key");
+        }
+    }
+}

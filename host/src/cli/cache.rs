@@ -1,0 +1,59 @@
+//! `weft compile APP...` fills the compiled-artifact cache; `weft cache
+//! clean` empties it and `weft cache dir` shows where it is.
+
+use std::path::PathBuf;
+
+use super::{CacheCommand, CacheDirArgs, CompileArgs};
+use crate::app::{App, LoadOptions};
+use crate::cache::{Cache, Outcome};
+use crate::package::Package;
+use crate::{Error, Result};
+
+pub(crate) fn compile(args: CompileArgs) -> Result<i32> {
+    let cache = cache_at(args.cache_dir)?;
+    for app in &args.apps {
+        let dir = super::resolve_app(app, &args.store)?;
+        let options = LoadOptions {
+            serve: args.serve.then_some(100),
+            cache: Some(cache.clone()),
+            progress: super::show_progress(),
+            ..LoadOptions::default()
+        };
+        let app = App::load(Package::load(&dir)?, &options)?;
+        let what = match app.compiled() {
+            Outcome::Hit => "already cached",
+            Outcome::Stored => "compiled and cached",
+            Outcome::Replaced => "compiled; replaced an unusable cache entry",
+            Outcome::Compiled => "compiled, but the cache entry could not be written",
+        };
+        out!("{}: {what} in {}", app.id(), cache.dir().display());
+    }
+    Ok(0)
+}
+
+pub(crate) fn cache(command: CacheCommand) -> Result<i32> {
+    match command {
+        CacheCommand::Clean(args) => {
+            let cache = cache_at(args.cache_dir)?;
+            let (files, bytes) = cache.clean()?;
+            out!(
+                "removed {files} cached artifact{} ({:.1} MB) from {}",
+                if files == 1 { "" } else { "s" },
+                bytes as f64 / 1e6,
+                cache.dir().display()
+            );
+        }
+        CacheCommand::Dir(CacheDirArgs { cache_dir }) => {
+            out!("{}", cache_at(cache_dir)?.dir().display());
+        }
+    }
+    Ok(0)
+}
+
+fn cache_at(dir: Option<PathBuf>) -> Result<Cache> {
+    dir.map(Cache::new).or_else(Cache::from_env).ok_or_else(|| {
+        Error::usage(
+            "no cache directory is known: none of WEFT_CACHE_DIR, XDG_CACHE_HOME and HOME is set; pass --cache-dir DIR",
+        )
+    })
+}

@@ -1,0 +1,280 @@
+//! The compiled-artifact cache: entries are stored and then loaded, a stale
+//! key is never used, corrupt entries are discarded and rebuilt, and writers
+//! racing on one key (threads and processes) all end up with a good entry.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use wasmtime::component::Val;
+use weft::app::{App, LoadOptions};
+use weft::cache::{Cache, Outcome, Source};
+use weft::package::Package;
+use weft::process::{Call, ExitEvent, Spawn};
+use weft::wasi_config::WasiConfig;
+
+/// Builds the guests these tests use, once.
+fn package(name: &str) -> PathBuf {
+    static BUILT: OnceLock<Vec<xtask::BuiltGuest>> = OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let names = ["compute".to_string(), "p1-hello".to_string()];
+        xtask::build_guests(&xtask::workspace_root(), &names).expect("building guests")
+    });
+    built
+        .iter()
+        .find(|g| g.name == name)
+        .expect("guest was built")
+        .package
+        .clone()
+}
+
+fn load(name: &str, cache: &Path) -> App {
+    let options = LoadOptions {
+        cache: Some(Cache::new(cache)),
+        ..LoadOptions::default()
+    };
+    App::load(Package::load(&package(name)).unwrap(), &options).unwrap()
+}
+
+/// The compute guest still computes: the loaded code is the right code.
+fn assert_computes(app: &App) {
+    let config = WasiConfig::for_app(app, &[], |_| None).unwrap().quiet();
+    let method = app.method("compute").unwrap();
+    let args = method.parse_args(&["6".into(), "7".into()]).unwrap();
+    let event = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        app.spawn(Spawn::new(config, Call::Method { method, args }))
+            .wait()
+            .await
+    });
+    match event {
+        ExitEvent::Returned(values) => assert_eq!(values, [Val::U32(42)]),
+        other => panic!("compute ended with {other:?}"),
+    }
+}
+
+/// The cache's files: entries and leftover temporary files.
+fn files(dir: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let mut entries = Vec::new();
+    let mut temps = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "cwasm") {
+            entries.push(path);
+        } else {
+            temps.push(path);
+        }
+    }
+    (entries, temps)
+}
+
+fn only_entry(dir: &Path) -> PathBuf {
+    let (entries, temps) = files(dir);
+    assert_eq!(entries.len(), 1, "one entry in {entries:?}");
+    assert!(temps.is_empty(), "no leftovers, found {temps:?}");
+    entries.into_iter().next().unwrap()
+}
+
+#[test]
+fn first_load_stores_and_second_load_hits() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("weft");
+    let first = load("compute", &cache);
+    assert_eq!(first.compiled(), Outcome::Stored);
+    let second = load("compute", &cache);
+    assert_eq!(second.compiled(), Outcome::Hit);
+    assert_computes(&second);
+    only_entry(&cache);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&cache).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "the cache directory is private");
+    }
+}
+
+#[test]
+fn core_modules_cache_the_adapted_component() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(load("p1-hello", dir.path()).compiled(), Outcome::Stored);
+    let app = load("p1-hello", dir.path());
+    assert_eq!(app.compiled(), Outcome::Hit);
+    assert_eq!(app.kind(), weft::loader::WasmKind::CoreModule);
+}
+
+#[test]
+fn another_engine_configuration_uses_another_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(load("compute", dir.path()).compiled(), Outcome::Stored);
+    // Fuel metering changes the compiled code: the entry without it must
+    // not be loaded for an engine with it.
+    let options = LoadOptions {
+        cache: Some(Cache::new(dir.path())),
+        limits: weft::limits::Limits {
+            fuel: Some(1_000_000),
+            ..Default::default()
+        },
+        ..LoadOptions::default()
+    };
+    let fueled = App::load(Package::load(&package("compute")).unwrap(), &options).unwrap();
+    assert_eq!(fueled.compiled(), Outcome::Stored);
+    assert_computes(&fueled);
+    assert_eq!(files(dir.path()).0.len(), 2);
+}
+
+#[test]
+fn a_new_wasm_hash_is_a_new_key() {
+    let cache = Cache::new("/unused");
+    let engine = wasmtime::Engine::default();
+    let a = cache.entry_path(&engine, &[1; 32], Source::Component);
+    let b = cache.entry_path(&engine, &[2; 32], Source::Component);
+    assert_ne!(a, b);
+}
+
+#[test]
+fn corrupt_entries_are_discarded_and_rebuilt() {
+    type Damage = fn(&mut Vec<u8>);
+    let damages: [(&str, Damage); 6] = [
+        ("truncated to half", |b| b.truncate(b.len() / 2)),
+        ("truncated inside the header", |b| b.truncate(20)),
+        ("emptied", |b| b.clear()),
+        ("a flipped byte in the artifact", |b| {
+            let middle = b.len() / 2;
+            b[middle] ^= 0x40;
+        }),
+        ("a flipped byte in the recorded digest", |b| b[10] ^= 0x01),
+        ("another file format", |b| {
+            b[..8].copy_from_slice(b"\0asm\x01\0\0\0")
+        }),
+    ];
+    for (what, damage) in damages {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(load("compute", dir.path()).compiled(), Outcome::Stored);
+        let entry = only_entry(dir.path());
+        let mut bytes = std::fs::read(&entry).unwrap();
+        damage(&mut bytes);
+        std::fs::write(&entry, &bytes).unwrap();
+
+        let app = load("compute", dir.path());
+        assert_eq!(app.compiled(), Outcome::Replaced, "entry {what}");
+        assert_computes(&app);
+        let again = load("compute", dir.path());
+        assert_eq!(again.compiled(), Outcome::Hit, "rebuilt after {what}");
+        only_entry(dir.path());
+    }
+}
+
+#[test]
+fn an_unwritable_cache_does_not_stop_the_app() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file where the directory should be: nothing can be written there.
+    let blocked = dir.path().join("not-a-dir");
+    std::fs::write(&blocked, b"").unwrap();
+    let app = load("compute", &blocked);
+    assert_eq!(app.compiled(), Outcome::Compiled);
+    assert_computes(&app);
+}
+
+#[test]
+fn threads_racing_on_one_key_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let package = Package::load(&package("compute")).unwrap();
+    let outcomes: Vec<Outcome> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| {
+                let package = package.clone();
+                let dir = dir.path();
+                scope.spawn(move || {
+                    let options = LoadOptions {
+                        cache: Some(Cache::new(dir)),
+                        ..LoadOptions::default()
+                    };
+                    App::load(package, &options).unwrap().compiled()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Outcome::Stored | Outcome::Hit)),
+        "{outcomes:?}"
+    );
+    only_entry(dir.path());
+    let app = load("compute", dir.path());
+    assert_eq!(app.compiled(), Outcome::Hit);
+    assert_computes(&app);
+}
+
+#[test]
+fn processes_racing_on_one_key_all_succeed() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            std::process::Command::new(env!("CARGO_BIN_EXE_weft"))
+                .arg("compile")
+                .arg("--cache-dir")
+                .arg(&cache)
+                .arg(package("compute"))
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "weft compile failed: {stdout} {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            stdout.contains("compiled and cached") || stdout.contains("already cached"),
+            "{stdout}"
+        );
+    }
+    only_entry(&cache);
+    assert_eq!(load("compute", &cache).compiled(), Outcome::Hit);
+}
+
+#[test]
+fn clean_removes_entries_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    load("compute", dir.path());
+    load("p1-hello", dir.path());
+    std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+    let (files_removed, bytes) = Cache::new(dir.path()).clean().unwrap();
+    assert_eq!(files_removed, 2);
+    assert!(bytes > 0);
+    assert!(dir.path().join("notes.txt").exists());
+    assert_eq!(load("compute", dir.path()).compiled(), Outcome::Stored);
+    assert_eq!(
+        Cache::new(dir.path().join("missing")).clean().unwrap(),
+        (0, 0)
+    );
+}
+
+#[test]
+fn the_cache_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let weft = |args: &[&std::ffi::OsStr]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_weft"))
+            .args(args)
+            .env("WEFT_CACHE_DIR", dir.path())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "weft {args:?}: {output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let compute = package("compute");
+    assert!(weft(&["compile".as_ref(), compute.as_os_str()]).contains("compiled and cached"));
+    assert!(weft(&["compile".as_ref(), compute.as_os_str()]).contains("already cached"));
+    assert_eq!(
+        weft(&["cache".as_ref(), "dir".as_ref()]).trim(),
+        dir.path().to_str().unwrap()
+    );
+    assert!(weft(&["cache".as_ref(), "clean".as_ref()]).starts_with("removed 1 cached artifact "));
+    assert!(weft(&["cache".as_ref(), "clean".as_ref()]).starts_with("removed 0 cached artifacts "));
+}
