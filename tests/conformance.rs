@@ -40,7 +40,11 @@ fn main() {
         for case in guest.cases {
             let package = guest.package.clone();
             let name = format!("{}::{}", guest.name, case.name);
-            let case = ports.substitute_case(case);
+            let app_id = package
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let case = ports.substitute_case(case, &app_id);
             trials.push(Trial::test(name, move || run_case(&package, &case, &ports)));
         }
     }
@@ -68,16 +72,20 @@ impl Ports {
             .replace("{{silent_port}}", &self.silent_port.to_string())
     }
 
-    fn substitute_all(&self, texts: Vec<String>) -> Vec<String> {
-        texts.iter().map(|t| self.substitute(t)).collect()
-    }
-
-    fn substitute_case(&self, mut case: Case) -> Case {
-        case.args = self.substitute_all(case.args);
-        case.flags = self.substitute_all(case.flags);
-        case.stdout = case.stdout.map(|s| self.substitute(&s));
-        case.stdout_contains = self.substitute_all(case.stdout_contains);
-        case.stderr_contains = self.substitute_all(case.stderr_contains);
+    /// Fills the ports and `{{app_id}}` (the guest's own id, for cases that
+    /// several guests share) into a case's arguments and expectations.
+    fn substitute_case(&self, mut case: Case, app_id: &str) -> Case {
+        let fill = |texts: Vec<String>| -> Vec<String> {
+            texts
+                .iter()
+                .map(|t| self.substitute(t).replace("{{app_id}}", app_id))
+                .collect()
+        };
+        case.args = fill(case.args);
+        case.flags = fill(case.flags);
+        case.stdout = case.stdout.map(|s| fill(vec![s]).remove(0));
+        case.stdout_contains = fill(case.stdout_contains);
+        case.stderr_contains = fill(case.stderr_contains);
         case
     }
 }

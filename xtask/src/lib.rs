@@ -14,6 +14,7 @@ use anyhow::{Context, Result, bail};
 
 pub mod bench_serve;
 pub mod http_client;
+pub mod polyglot;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -28,8 +29,23 @@ pub const HASH_PLACEHOLDER: &str = "{{hash}}";
 #[serde(deny_unknown_fields)]
 pub struct GuestSpec {
     pub build: Build,
+    /// Behaviours whose cases this guest must pass too:
+    /// `guests/shared/<name>.toml`, the same expectations in every language.
+    #[serde(default)]
+    pub shares: Vec<String>,
+    /// Files or folders (relative to `guests/`) copied into the package.
+    #[serde(default)]
+    pub assets: Vec<String>,
     #[serde(default, rename = "case")]
     pub cases: Vec<Case>,
+}
+
+/// `guests/shared/<behaviour>.toml`: cases shared by guests in several languages.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SharedCases {
+    #[serde(default, rename = "case")]
+    cases: Vec<Case>,
 }
 
 /// How a guest's wasm is made.
@@ -38,8 +54,26 @@ pub struct GuestSpec {
 pub enum Build {
     /// A crate in the guests workspace (named as the folder), built for `target`.
     Rust { target: String },
-    /// A WebAssembly text file in the folder, compiled with the `wat` crate.
+    /// A WebAssembly text file in the folder (a core module or a component),
+    /// compiled with the `wat` crate.
     Wat { source: String },
+    /// C compiled with clang and wasi-libc. Without `world`, a plain `main`
+    /// packed as a preview1 core module; with it, `wit-bindgen c` bindings
+    /// for that world of `wit/`, made a component with the preview1 adapter.
+    C {
+        sources: Vec<String>,
+        world: Option<String>,
+    },
+    /// Python made a component by componentize-py, for a world of `wit/`.
+    Python { world: String, module: String },
+    /// JavaScript made a component by componentize-js, for a world of `wit/`.
+    Js {
+        source: String,
+        world: String,
+        /// WASI features componentize-js should not import (`--disable`).
+        #[serde(default)]
+        disable: Vec<String>,
+    },
     /// Nothing to build: the folder is packed as it is (for manifest errors).
     None,
 }
@@ -134,6 +168,7 @@ pub struct FileExpectation {
 /// A guest after building: where its package is, and its cases.
 #[derive(Debug)]
 pub struct BuiltGuest {
+    /// The folder under `guests/`: `hello`, or `python/hello`.
     pub name: String,
     pub package: PathBuf,
     pub cases: Vec<Case>,
@@ -189,26 +224,58 @@ pub fn ensure_wasm_targets() -> Result<()> {
     Ok(())
 }
 
-/// Lists the guest folders (those with a `guest.toml`), sorted by name.
+/// Lists the guest folders (those with a `guest.toml`), sorted by name:
+/// `guests/<name>/` and, for other languages, `guests/<language>/<name>/`.
 pub fn discover(root: &Path) -> Result<Vec<(String, PathBuf, GuestSpec)>> {
     let guests = root.join("guests");
     let mut found = Vec::new();
-    for entry in
-        std::fs::read_dir(&guests).with_context(|| format!("reading {}", guests.display()))?
-    {
-        let dir = entry?.path();
+    let mut read = |dir: PathBuf, name: String| -> Result<()> {
         let spec_path = dir.join("guest.toml");
-        if !spec_path.is_file() {
-            continue;
-        }
-        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(&spec_path)?;
-        let spec: GuestSpec =
+        let mut spec: GuestSpec =
             toml::from_str(&text).with_context(|| format!("parsing {}", spec_path.display()))?;
+        let mut cases = Vec::new();
+        for behaviour in &spec.shares {
+            let path = guests.join("shared").join(format!("{behaviour}.toml"));
+            let text = std::fs::read_to_string(&path).with_context(|| {
+                format!("guest {name} shares {behaviour}, but {} cannot be read", path.display())
+            })?;
+            let shared: SharedCases =
+                toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+            cases.extend(shared.cases);
+        }
+        cases.append(&mut spec.cases);
+        spec.cases = cases;
         found.push((name, dir, spec));
+        Ok(())
+    };
+    for entry in sorted_dirs(&guests)? {
+        let top = entry.file_name().unwrap().to_string_lossy().into_owned();
+        if entry.join("guest.toml").is_file() {
+            read(entry, top)?;
+        } else if !matches!(top.as_str(), "shared" | "target") {
+            for sub in sorted_dirs(&entry)? {
+                if sub.join("guest.toml").is_file() {
+                    let name = format!("{top}/{}", sub.file_name().unwrap().to_string_lossy());
+                    read(sub, name)?;
+                }
+            }
+        }
     }
     found.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(found)
+}
+
+fn sorted_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut dirs = Vec::new();
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            dirs.push(path);
+        }
+    }
+    dirs.sort();
+    Ok(dirs)
 }
 
 /// Builds and packs the guests (all of them, or those named in `only`).
@@ -266,6 +333,7 @@ pub fn build_guests(root: &Path, only: &[String]) -> Result<Vec<BuiltGuest>> {
 
     let store = store_dir(root);
     std::fs::create_dir_all(&store)?;
+    let mut toolchains = polyglot::Toolchains::new(root);
     let mut built = Vec::new();
     for (name, dir, spec) in guests {
         let wasm = match &spec.build {
@@ -288,15 +356,27 @@ pub fn build_guests(root: &Path, only: &[String]) -> Result<Vec<BuiltGuest>> {
                         .with_context(|| format!("compiling {}", path.display()))?,
                 )
             }
+            Build::C { .. } | Build::Python { .. } | Build::Js { .. } => {
+                match toolchains.build(&name, &dir, &spec.build)? {
+                    Some(wasm) => Some(wasm),
+                    None => continue,
+                }
+            }
             Build::None => None,
         };
         let package = pack(&name, &dir, wasm.as_deref(), &store)?;
+        for asset in &spec.assets {
+            let from = root.join("guests").join(asset);
+            let to = package.join(Path::new(asset).file_name().context("an asset has a name")?);
+            copy_tree(&from, &to).with_context(|| format!("guest {name}: asset {asset}"))?;
+        }
         built.push(BuiltGuest {
             name,
             package,
             cases: spec.cases,
         });
     }
+    toolchains.announce_skipped();
     Ok(built)
 }
 
@@ -365,8 +445,10 @@ fn copy_assets(from: &Path, to: &Path) -> Result<()> {
         let name = name.to_string_lossy();
         let skip = matches!(
             name.as_ref(),
-            "src" | "Cargo.toml" | "guest.toml" | "wapp.toml" | "target"
-        ) || name.ends_with(".wat");
+            "src" | "Cargo.toml" | "guest.toml" | "wapp.toml" | "target" | "__pycache__"
+        ) || [".wat", ".c", ".h", ".py", ".js"]
+            .iter()
+            .any(|ext| name.ends_with(ext));
         if skip {
             continue;
         }
@@ -389,6 +471,6 @@ pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

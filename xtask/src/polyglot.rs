@@ -1,0 +1,436 @@
+//! Guests in C, Python and JavaScript: their toolchains (installed on first
+//! use, from Debian's packages, PyPI and npm) and their builds, each cached
+//! under `target/guest-cache/` by a digest of everything that goes into it.
+//!
+//! - C: clang and wasi-libc (Debian: `clang-19 lld-19
+//!   libclang-rt-19-dev-wasm32 wasi-libc`), targeting `wasm32-wasi`
+//!   (preview1). A guest without a world is a plain `main`, packed as a core
+//!   module that weft adapts itself. A guest with a world gets `wit-bindgen c`
+//!   bindings (the `wit-bindgen-c` crate, so no CLI to install), is linked as
+//!   a reactor, and is made a component here with the preview1 adapter.
+//! - Python: `componentize-py`, pinned in `guests/python/requirements.txt`,
+//!   installed into a virtual environment in `target/toolchains/python`.
+//! - JavaScript: `componentize-js`, pinned by `guests/js/package-lock.json`,
+//!   installed by `npm ci` into `guests/js/node_modules`.
+//!
+//! When a toolchain is missing and cannot be installed, the build fails,
+//! unless `WEFT_GUESTS_SKIP_MISSING=1` asks to skip that language's guests,
+//! which is then announced loudly.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
+
+use crate::Build;
+
+/// Set to `1` to skip guests whose toolchain is missing instead of failing.
+pub const SKIP_MISSING_VAR: &str = "WEFT_GUESTS_SKIP_MISSING";
+
+/// The Debian packages that build the C guests.
+pub const C_PACKAGES: [&str; 4] = [
+    "clang-19",
+    "lld-19",
+    "libclang-rt-19-dev-wasm32",
+    "wasi-libc",
+];
+
+/// A toolchain, once looked for: where it is, and a version string that
+/// is part of every build key.
+#[derive(Clone)]
+struct Tool {
+    program: PathBuf,
+    version: String,
+}
+
+/// The language toolchains, set up on first use.
+pub struct Toolchains {
+    root: PathBuf,
+    skip_missing: bool,
+    c: Option<std::result::Result<Tool, String>>,
+    python: Option<std::result::Result<Tool, String>>,
+    js: Option<std::result::Result<Tool, String>>,
+    /// Guests skipped for a missing toolchain, with the reason.
+    pub skipped: Vec<(String, String)>,
+}
+
+impl Toolchains {
+    pub fn new(root: &Path) -> Toolchains {
+        Toolchains {
+            root: root.to_path_buf(),
+            skip_missing: std::env::var(SKIP_MISSING_VAR).is_ok_and(|v| v == "1"),
+            c: None,
+            python: None,
+            js: None,
+            skipped: Vec::new(),
+        }
+    }
+
+    /// Builds one guest's wasm; `Ok(None)` when it is skipped.
+    pub fn build(&mut self, name: &str, dir: &Path, build: &Build) -> Result<Option<Vec<u8>>> {
+        let root = self.root.clone();
+        let tool = match build {
+            Build::C { .. } => self.c.get_or_insert_with(|| find_c().map_err(|e| format!("{e:#}"))),
+            Build::Python { .. } => self
+                .python
+                .get_or_insert_with(|| find_python(&root).map_err(|e| format!("{e:#}"))),
+            Build::Js { .. } => self
+                .js
+                .get_or_insert_with(|| find_js(&root).map_err(|e| format!("{e:#}"))),
+            _ => bail!("guest {name}: not a C, Python or JavaScript guest"),
+        };
+        let tool = match tool {
+            Ok(tool) => tool.clone(),
+            Err(why) if self.skip_missing => {
+                self.skipped.push((name.to_string(), why.clone()));
+                return Ok(None);
+            }
+            Err(why) => bail!(
+                "cannot build guest {name}: {why}; install the toolchain (see docs/guests/), or set {SKIP_MISSING_VAR}=1 to skip these guests"
+            ),
+        };
+        let key = build_key(&root, dir, build, &tool)?;
+        let cached = root.join("target/guest-cache").join(format!("{key}.wasm"));
+        if let Ok(bytes) = std::fs::read(&cached) {
+            return Ok(Some(bytes));
+        }
+        let scratch = root.join("target/guest-build").join(name);
+        if scratch.exists() {
+            std::fs::remove_dir_all(&scratch)?;
+        }
+        std::fs::create_dir_all(&scratch)?;
+        eprintln!("xtask: building guest {name}");
+        let wasm = match build {
+            Build::C { sources, world } => build_c(&root, dir, sources, world.as_deref(), &tool, &scratch),
+            Build::Python { world, module } => build_python(&root, dir, world, module, &tool, &scratch),
+            Build::Js {
+                source,
+                world,
+                disable,
+            } => build_js(&root, dir, source, world, disable, &tool, &scratch),
+            _ => unreachable!("checked above"),
+        }
+        .with_context(|| format!("building guest {name}"))?;
+        std::fs::create_dir_all(cached.parent().unwrap())?;
+        let temp = cached.with_extension(format!("tmp{}", std::process::id()));
+        std::fs::write(&temp, &wasm)?;
+        std::fs::rename(&temp, &cached)?;
+        Ok(Some(wasm))
+    }
+
+    /// Says loudly which guests were skipped, if any.
+    pub fn announce_skipped(&self) {
+        if self.skipped.is_empty() {
+            return;
+        }
+        let rule = "=".repeat(72);
+        eprintln!("xtask: {rule}");
+        eprintln!(
+            "xtask: SKIPPED {} guest(s) because their toolchain is missing ({SKIP_MISSING_VAR}=1):",
+            self.skipped.len()
+        );
+        for (name, why) in &self.skipped {
+            eprintln!("xtask:   {name}: {why}");
+        }
+        eprintln!("xtask: their conformance cases do NOT run");
+        eprintln!("xtask: {rule}");
+    }
+}
+
+/// The digest of everything that goes into a build: the toolchain's
+/// version, the build settings, the guest's files and the WIT.
+fn build_key(root: &Path, dir: &Path, build: &Build, tool: &Tool) -> Result<String> {
+    let mut hasher = Sha256::new();
+    hasher.update(tool.version.as_bytes());
+    hasher.update(format!("{build:?}").as_bytes());
+    for (base, skip_specs) in [(dir, true), (&root.join("wit"), false)] {
+        let mut files = Vec::new();
+        list_files(base, &mut files)?;
+        files.sort();
+        for file in files {
+            let relative = file.strip_prefix(base).unwrap_or(&file);
+            let name = relative.to_string_lossy();
+            if skip_specs && matches!(name.as_ref(), "guest.toml" | "wapp.toml") {
+                continue;
+            }
+            hasher.update(name.as_bytes());
+            hasher.update([0]);
+            hasher.update(std::fs::read(&file)?);
+            hasher.update([0]);
+        }
+    }
+    Ok(crate::hex(&hasher.finalize()))
+}
+
+fn list_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if name == "__pycache__" || name == "node_modules" {
+            continue;
+        }
+        if path.is_dir() {
+            list_files(&path, out)?;
+        } else {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn run(command: &mut Command, what: &str) -> Result<()> {
+    let status = command
+        .status()
+        .with_context(|| format!("starting {what}"))?;
+    if !status.success() {
+        bail!("{what} failed ({status})");
+    }
+    Ok(())
+}
+
+fn output(command: &mut Command) -> Option<String> {
+    let out = command.output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+fn is_root() -> bool {
+    output(Command::new("id").arg("-u")).is_some_and(|uid| uid == "0")
+}
+
+// ---------------------------------------------------------------- C
+
+fn find_clang() -> Option<Tool> {
+    ["clang-19", "clang"].into_iter().find_map(|program| {
+        let version = output(Command::new(program).arg("--version"))?;
+        // The compiler alone is not enough: wasi-libc must be there too.
+        let libc = output(Command::new(program).args([
+            "--target=wasm32-wasi",
+            "-print-file-name=libc.a",
+        ]))?;
+        Path::new(&libc).is_absolute().then(|| Tool {
+            program: program.into(),
+            version: version.lines().next().unwrap_or_default().to_string(),
+        })
+    })
+}
+
+fn find_c() -> Result<Tool> {
+    if let Some(tool) = find_clang() {
+        return Ok(tool);
+    }
+    if !is_root() || output(Command::new("apt-get").arg("--version")).is_none() {
+        bail!(
+            "clang with wasi-libc is not installed (on Debian: apt-get install {})",
+            C_PACKAGES.join(" ")
+        );
+    }
+    eprintln!(
+        "xtask: installing the C toolchain with apt-get: {}",
+        C_PACKAGES.join(" ")
+    );
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-q", "--no-install-recommends"])
+            .args(C_PACKAGES)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !install() {
+        let _ = Command::new("apt-get").args(["update", "-q"]).status();
+        if !install() {
+            bail!(
+                "apt-get install {} failed; install them by hand",
+                C_PACKAGES.join(" ")
+            );
+        }
+    }
+    find_clang().context("clang or wasi-libc is still missing after apt-get install")
+}
+
+fn build_c(
+    root: &Path,
+    dir: &Path,
+    sources: &[String],
+    world: Option<&str>,
+    tool: &Tool,
+    scratch: &Path,
+) -> Result<Vec<u8>> {
+    let core = scratch.join("core.wasm");
+    let mut clang = Command::new(&tool.program);
+    clang
+        .args(["--target=wasm32-wasi", "-O2", "-Wall", "-Werror", "-o"])
+        .arg(&core);
+    for source in sources {
+        clang.arg(dir.join(source));
+    }
+    let Some(world) = world else {
+        run(&mut clang, "clang")?;
+        return Ok(std::fs::read(&core)?);
+    };
+
+    // wit-bindgen c: the bindings, and an object file carrying the world's
+    // type, which the linker keeps as a custom section for wit-component.
+    use wit_bindgen_core::wit_parser::Resolve;
+    let mut resolve = Resolve::default();
+    let (package, _) = resolve
+        .push_dir(root.join("wit"))
+        .context("parsing wit/")?;
+    let world_id = resolve
+        .select_world(&[package], Some(world))
+        .with_context(|| format!("finding world {world} in wit/"))?;
+    let mut files = wit_bindgen_core::Files::default();
+    wit_bindgen_c::Opts::default()
+        .build()
+        .generate(&mut resolve, world_id, &mut files)
+        .context("generating C bindings")?;
+    let bindings = scratch.join("bindings");
+    std::fs::create_dir_all(&bindings)?;
+    for (name, contents) in files.iter() {
+        let path = bindings.join(name);
+        std::fs::write(&path, contents)?;
+        if name.ends_with(".c") || name.ends_with(".o") {
+            clang.arg(&path);
+        }
+    }
+    clang.arg("-I").arg(&bindings).arg("-mexec-model=reactor");
+    run(&mut clang, "clang")?;
+
+    use wasi_preview1_component_adapter_provider as adapters;
+    let adapter = if world == "http-app" {
+        adapters::WASI_SNAPSHOT_PREVIEW1_PROXY_ADAPTER
+    } else {
+        adapters::WASI_SNAPSHOT_PREVIEW1_REACTOR_ADAPTER
+    };
+    wit_component_c::ComponentEncoder::default()
+        .validate(true)
+        .module(&std::fs::read(&core)?)?
+        .adapter(adapters::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME, adapter)?
+        .encode()
+        .context("making a component of the C module")
+}
+
+// ---------------------------------------------------------------- Python
+
+fn find_python(root: &Path) -> Result<Tool> {
+    let requirements = root.join("guests/python/requirements.txt");
+    let pinned = std::fs::read_to_string(&requirements)
+        .with_context(|| format!("reading {}", requirements.display()))?;
+    let venv = root.join("target/toolchains/python");
+    let program = venv.join("bin/componentize-py");
+    let stamp = venv.join("weft-requirements.txt");
+    if !(program.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == pinned)) {
+        let python = ["python3", "python"]
+            .into_iter()
+            .find(|p| output(Command::new(p).arg("--version")).is_some())
+            .context("Python 3 is not installed (it provides pip for componentize-py)")?;
+        eprintln!(
+            "xtask: installing componentize-py into {} (pip, from {})",
+            venv.display(),
+            requirements.display()
+        );
+        if venv.exists() {
+            std::fs::remove_dir_all(&venv)?;
+        }
+        run(
+            Command::new(python).args(["-m", "venv"]).arg(&venv),
+            "python3 -m venv",
+        )?;
+        run(
+            Command::new(venv.join("bin/pip"))
+                .args(["install", "--quiet", "--disable-pip-version-check", "-r"])
+                .arg(&requirements),
+            "pip install componentize-py",
+        )?;
+        std::fs::write(&stamp, &pinned)?;
+    }
+    Ok(Tool {
+        program,
+        version: pinned,
+    })
+}
+
+fn build_python(
+    root: &Path,
+    dir: &Path,
+    world: &str,
+    module: &str,
+    tool: &Tool,
+    scratch: &Path,
+) -> Result<Vec<u8>> {
+    let out = scratch.join("app.wasm");
+    run(
+        Command::new(&tool.program)
+            .arg("-d")
+            .arg(root.join("wit"))
+            .arg("-w")
+            .arg(format!("weft:app/{world}"))
+            .arg("componentize")
+            .arg(module)
+            .arg("-p")
+            .arg(dir)
+            .arg("-o")
+            .arg(&out)
+            .env("PYTHONDONTWRITEBYTECODE", "1"),
+        "componentize-py",
+    )?;
+    Ok(std::fs::read(&out)?)
+}
+
+// ---------------------------------------------------------------- JavaScript
+
+fn find_js(root: &Path) -> Result<Tool> {
+    let project = root.join("guests/js");
+    let lock = std::fs::read_to_string(project.join("package-lock.json"))
+        .context("reading guests/js/package-lock.json")?;
+    let program = project.join("node_modules/.bin/componentize-js");
+    let stamp = project.join("node_modules/.weft-package-lock.json");
+    if !(program.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == lock)) {
+        output(Command::new("npm").arg("--version"))
+            .context("npm is not installed (it installs componentize-js)")?;
+        eprintln!(
+            "xtask: installing componentize-js into {} (npm ci)",
+            project.join("node_modules").display()
+        );
+        run(
+            Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+                .current_dir(&project),
+            "npm ci",
+        )?;
+        std::fs::write(&stamp, &lock)?;
+    }
+    Ok(Tool {
+        program,
+        version: lock,
+    })
+}
+
+fn build_js(
+    root: &Path,
+    dir: &Path,
+    source: &str,
+    world: &str,
+    disable: &[String],
+    tool: &Tool,
+    scratch: &Path,
+) -> Result<Vec<u8>> {
+    let out = scratch.join("app.wasm");
+    let mut command = Command::new(&tool.program);
+    command
+        .arg(dir.join(source))
+        .arg("--wit")
+        .arg(root.join("wit"))
+        .arg("--world-name")
+        .arg(world)
+        .arg("-o")
+        .arg(&out);
+    if !disable.is_empty() {
+        command.arg("--disable").args(disable);
+    }
+    run(&mut command, "componentize-js")?;
+    Ok(std::fs::read(&out)?)
+}
