@@ -28,6 +28,7 @@ fn main() {
             std::process::exit(1);
         }
     };
+    precompile(&guests);
     // Two loopback servers for the outbound HTTP cases: `{{port}}` is the
     // one manifests allow, `{{other_port}}` answers too but is not allowed.
     let ports = Ports {
@@ -49,6 +50,31 @@ fn main() {
         }
     }
     libtest_mimic::run(&args, trials).exit();
+}
+
+/// Compiles every guest into the shared cache, one at a time, before the
+/// cases run: otherwise the first cases of a big (Python, JavaScript) guest
+/// would all compile it at once, in parallel. A guest that does not compile
+/// is left to its cases to report.
+fn precompile(guests: &[xtask::BuiltGuest]) {
+    let started = Instant::now();
+    let cache = xtask::cache_dir(&xtask::workspace_root());
+    for guest in guests {
+        let _ = Command::new(env!("CARGO_BIN_EXE_weft"))
+            .arg("compile")
+            .arg("--cache-dir")
+            .arg(&cache)
+            .arg(&guest.package)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+    eprintln!(
+        "conformance: {} guests compiled into {} in {:.1} s",
+        guests.len(),
+        cache.display(),
+        started.elapsed().as_secs_f64()
+    );
 }
 
 struct Output {

@@ -63,6 +63,28 @@ pub fn kind_of(bytes: &[u8], path: &Path) -> Result<WasmKind> {
     }
 }
 
+/// Whether a component exports `wasi:http/incoming-handler` (any 0.2
+/// version), read from its binary without compiling it.
+pub fn exports_http_handler(bytes: &[u8]) -> bool {
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload {
+            Ok(Payload::ModuleSection { .. } | Payload::ComponentSection { .. }) => depth += 1,
+            Ok(Payload::End(_)) => depth = depth.saturating_sub(1),
+            Ok(Payload::ComponentExportSection(exports)) if depth == 0 => {
+                for export in exports.into_iter().flatten() {
+                    if export.name.name.starts_with("wasi:http/incoming-handler@") {
+                        return true;
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+    false
+}
+
 /// Turns a preview1 core module into a command component. The module must
 /// export a function `_start`.
 pub fn adapt_core_module(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {

@@ -11,7 +11,7 @@
 //! - Python: `componentize-py`, pinned in `guests/python/requirements.txt`,
 //!   installed into a virtual environment in `target/toolchains/python`.
 //! - JavaScript: `componentize-js`, pinned by `guests/js/package-lock.json`,
-//!   installed by `npm ci` into `guests/js/node_modules`.
+//!   installed by npm into `guests/js/node_modules`.
 //!
 //! When a toolchain is missing and cannot be installed, the build fails,
 //! unless `WEFT_GUESTS_SKIP_MISSING=1` asks to skip that language's guests,
@@ -392,14 +392,24 @@ fn find_js(root: &Path) -> Result<Tool> {
         output(Command::new("npm").arg("--version"))
             .context("npm is not installed (it installs componentize-js)")?;
         eprintln!(
-            "xtask: installing componentize-js into {} (npm ci)",
+            "xtask: installing componentize-js into {} (npm install, from package-lock.json)",
             project.join("node_modules").display()
         );
+        // Not `npm ci`: some optional, platform-specific packages in the tree
+        // (jco-node-fs 0.3.2 for win32 and musl, say) are not published, so
+        // the lock file cannot list them and `npm ci` refuses it. `npm install
+        // --no-save` installs the versions the lock file pins and leaves it as is.
         run(
             Command::new("npm")
-                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+                .args([
+                    "install",
+                    "--no-save",
+                    "--no-audit",
+                    "--no-fund",
+                    "--loglevel=error",
+                ])
                 .current_dir(&project),
-            "npm ci",
+            "npm install",
         )?;
         std::fs::write(&stamp, &lock)?;
     }

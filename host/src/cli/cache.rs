@@ -13,13 +13,16 @@ pub(crate) fn compile(args: CompileArgs) -> Result<i32> {
     let cache = cache_at(args.cache_dir)?;
     for app in &args.apps {
         let dir = super::resolve_app(app, &args.store)?;
+        let package = Package::load(&dir)?;
+        // A `wasi:http/proxy` component is checked as `weft serve` loads it.
+        let serve = crate::loader::exports_http_handler(&package.wasm);
         let options = LoadOptions {
-            serve: args.serve.then_some(100),
+            serve: serve.then_some(1),
             cache: Some(cache.clone()),
             progress: super::show_progress(),
             ..LoadOptions::default()
         };
-        let app = App::load(Package::load(&dir)?, &options)?;
+        let app = App::load(package, &options)?;
         let what = match app.compiled() {
             Outcome::Hit => "already cached",
             Outcome::Stored => "compiled and cached",

@@ -102,9 +102,6 @@ pub(crate) struct CompileArgs {
     /// Look up app ids and command names in this package store only (repeatable).
     #[arg(long, value_name = "DIR")]
     pub store: Vec<PathBuf>,
-    /// Compile for `weft serve` (its engine differs from `weft run`'s).
-    #[arg(long)]
-    pub serve: bool,
     /// The cache directory [default: $WEFT_CACHE_DIR, else $XDG_CACHE_HOME/weft, else ~/.cache/weft].
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
