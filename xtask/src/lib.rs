@@ -238,7 +238,10 @@ pub fn discover(root: &Path) -> Result<Vec<(String, PathBuf, GuestSpec)>> {
         for behaviour in &spec.shares {
             let path = guests.join("shared").join(format!("{behaviour}.toml"));
             let text = std::fs::read_to_string(&path).with_context(|| {
-                format!("guest {name} shares {behaviour}, but {} cannot be read", path.display())
+                format!(
+                    "guest {name} shares {behaviour}, but {} cannot be read",
+                    path.display()
+                )
             })?;
             let shared: SharedCases =
                 toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
@@ -367,7 +370,11 @@ pub fn build_guests(root: &Path, only: &[String]) -> Result<Vec<BuiltGuest>> {
         let package = pack(&name, &dir, wasm.as_deref(), &store)?;
         for asset in &spec.assets {
             let from = root.join("guests").join(asset);
-            let to = package.join(Path::new(asset).file_name().context("an asset has a name")?);
+            let to = package.join(
+                Path::new(asset)
+                    .file_name()
+                    .context("an asset has a name")?,
+            );
             copy_tree(&from, &to).with_context(|| format!("guest {name}: asset {asset}"))?;
         }
         built.push(BuiltGuest {

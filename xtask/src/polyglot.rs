@@ -71,7 +71,9 @@ impl Toolchains {
     pub fn build(&mut self, name: &str, dir: &Path, build: &Build) -> Result<Option<Vec<u8>>> {
         let root = self.root.clone();
         let tool = match build {
-            Build::C { .. } => self.c.get_or_insert_with(|| find_c().map_err(|e| format!("{e:#}"))),
+            Build::C { .. } => self
+                .c
+                .get_or_insert_with(|| find_c().map_err(|e| format!("{e:#}"))),
             Build::Python { .. } => self
                 .python
                 .get_or_insert_with(|| find_python(&root).map_err(|e| format!("{e:#}"))),
@@ -102,8 +104,12 @@ impl Toolchains {
         std::fs::create_dir_all(&scratch)?;
         eprintln!("xtask: building guest {name}");
         let wasm = match build {
-            Build::C { sources, world } => build_c(&root, dir, sources, world.as_deref(), &tool, &scratch),
-            Build::Python { world, module } => build_python(&root, dir, world, module, &tool, &scratch),
+            Build::C { sources, world } => {
+                build_c(&root, dir, sources, world.as_deref(), &tool, &scratch)
+            }
+            Build::Python { world, module } => {
+                build_python(&root, dir, world, module, &tool, &scratch)
+            }
             Build::Js {
                 source,
                 world,
@@ -206,10 +212,9 @@ fn find_clang() -> Option<Tool> {
     ["clang-19", "clang"].into_iter().find_map(|program| {
         let version = output(Command::new(program).arg("--version"))?;
         // The compiler alone is not enough: wasi-libc must be there too.
-        let libc = output(Command::new(program).args([
-            "--target=wasm32-wasi",
-            "-print-file-name=libc.a",
-        ]))?;
+        let libc = output(
+            Command::new(program).args(["--target=wasm32-wasi", "-print-file-name=libc.a"]),
+        )?;
         Path::new(&libc).is_absolute().then(|| Tool {
             program: program.into(),
             version: version.lines().next().unwrap_or_default().to_string(),
@@ -276,9 +281,7 @@ fn build_c(
     // type, which the linker keeps as a custom section for wit-component.
     use wit_bindgen_core::wit_parser::Resolve;
     let mut resolve = Resolve::default();
-    let (package, _) = resolve
-        .push_dir(root.join("wit"))
-        .context("parsing wit/")?;
+    let (package, _) = resolve.push_dir(root.join("wit")).context("parsing wit/")?;
     let world_id = resolve
         .select_world(&[package], Some(world))
         .with_context(|| format!("finding world {world} in wit/"))?;

@@ -14,7 +14,10 @@ use crate::package::Package;
 pub(crate) fn check(args: CheckArgs) -> Result<i32> {
     let dir = super::resolve_app(&args.app, &args.store)?;
     let package = Package::load(&dir)?;
+    // A `wasi:http/proxy` component is checked as `weft serve` loads it.
+    let serve = crate::loader::exports_http_handler(&package.wasm);
     let options = LoadOptions {
+        serve: serve.then_some(1),
         cache: args.cache.cache(),
         progress: super::show_progress(),
         ..LoadOptions::default()
