@@ -23,23 +23,7 @@ pub fn run(root: &Path, seconds: u64) -> Result<()> {
     }
     let built = crate::build_guests(root, &["http-hello".to_string()])?;
     let package = &built[0].package;
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(root)
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "--package",
-            "weft",
-            "--bin",
-            "weft",
-        ])
-        .status()
-        .context("building weft")?;
-    if !status.success() {
-        bail!("building weft in release mode failed");
-    }
-    let weft = root.join("target/release/weft");
+    let weft = crate::bench_compile::build_release_weft(root)?;
 
     let mut child = Command::new(&weft)
         .args([

@@ -6,7 +6,10 @@
 //!   mode) and runs every test (`cargo test --workspace`);
 //! - `bench`: runs the process benchmarks (release build) and prints their figures;
 //! - `bench-serve [SECONDS]`: `weft serve` under wrk, beside `wasmtime serve` when present;
-//! - `guests [NAME]...`: builds and packs guests into target/weft-guests/store.
+//! - `bench-compile [NAME]...`: each guest's size, first compile and cached start;
+//! - `guests [NAME]...`: builds and packs guests into target/weft-guests/store
+//!   (`NAME` is a folder under `guests/`: `hello`, `python/hello`);
+//! - `wat IN.wat OUT.wasm`: compiles WebAssembly text (a module or a component).
 
 use std::process::{Command, ExitCode};
 
@@ -111,6 +114,18 @@ fn run(args: &[String]) -> Result<ExitCode> {
             xtask::bench_serve::run(&root, seconds)?;
             Ok(ExitCode::SUCCESS)
         }
+        Some("bench-compile") => {
+            xtask::bench_compile::run(&root, &args[1..])?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some("wat") => {
+            let [_, input, output] = args else {
+                bail!("usage: cargo xtask wat IN.wat OUT.wasm");
+            };
+            let wasm = wat::parse_file(input).with_context(|| format!("compiling {input}"))?;
+            std::fs::write(output, wasm).with_context(|| format!("writing {output}"))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some("guests") => {
             for guest in xtask::build_guests(&root, &args[1..])? {
                 println!("{}", guest.package.display());
@@ -119,7 +134,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask example | test [CARGO TEST ARGS] | bench | bench-serve [SECONDS] | guests [NAME]..."
+                "usage: cargo xtask example | test [CARGO TEST ARGS] | bench | bench-serve [SECONDS] | bench-compile [NAME]... | guests [NAME]... | wat IN.wat OUT.wasm"
             );
             Ok(ExitCode::from(64))
         }

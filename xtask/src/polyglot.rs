@@ -215,9 +215,13 @@ fn find_clang() -> Option<Tool> {
         let libc = output(
             Command::new(program).args(["--target=wasm32-wasi", "-print-file-name=libc.a"]),
         )?;
+        // The bindings generator and the adapter are part of a C build too.
         Path::new(&libc).is_absolute().then(|| Tool {
             program: program.into(),
-            version: version.lines().next().unwrap_or_default().to_string(),
+            version: format!(
+                "{}; wit-bindgen-c 0.61; wasi-preview1-component-adapter-provider 48.0.8",
+                version.lines().next().unwrap_or_default()
+            ),
         })
     })
 }
