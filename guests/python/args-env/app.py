@@ -1,9 +1,6 @@
 """The args and env echo behaviour: every argument, then every variable of
-the environment, sorted, one per line.
-
-The arguments and environment are read through wasi:cli/environment at run
-time: `sys.argv` and `os.environ` are snapshots taken when componentize-py
-built the component."""
+the environment, sorted, one per line, read through the generated bindings
+for wasi:cli/environment (`sys.argv` and `os.environ` hold the same values)."""
 
 from wit_world import exports
 from wit_world.imports import environment
