@@ -43,10 +43,10 @@ pub fn run(root: &Path, seconds: u64) -> Result<()> {
     stop(child);
     let weft_figures = weft_figures?;
 
-    let reference = match wasmtime_version() {
-        Some(version) if version.starts_with("48.") => {
+    let reference = match crate::reference::find(root) {
+        Ok(wasmtime) => {
             let port = free_port()?;
-            let mut child = Command::new("wasmtime")
+            let mut child = Command::new(&wasmtime)
                 .args(["serve", "-S", "cli", "--addr", &format!("127.0.0.1:{port}")])
                 .arg(package.join("app.wasm"))
                 .stdout(Stdio::null())
@@ -57,18 +57,10 @@ pub fn run(root: &Path, seconds: u64) -> Result<()> {
             let figures = load(&format!("http://127.0.0.1:{port}/"), seconds);
             let _ = child.kill();
             let _ = child.wait();
-            Some((version, figures?))
+            Some((crate::reference::WASMTIME_VERSION, figures?))
         }
-        Some(version) => {
-            println!(
-                "reference skipped: `wasmtime` on PATH is {version}, not 48.x; install the same version as weft with `cargo install wasmtime-cli@48.0.8 --locked`"
-            );
-            None
-        }
-        None => {
-            println!(
-                "reference skipped: no `wasmtime` CLI on PATH; install the same version as weft with `cargo install wasmtime-cli@48.0.8 --locked`"
-            );
+        Err(why) => {
+            println!("{why}");
             None
         }
     };
@@ -120,12 +112,6 @@ fn stop(mut child: Child) {
 
 unsafe extern "C" {
     fn kill(pid: i32, signal: i32) -> i32;
-}
-
-fn wasmtime_version() -> Option<String> {
-    let out = Command::new("wasmtime").arg("--version").output().ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.split_whitespace().nth(1).map(str::to_string)
 }
 
 fn free_port() -> Result<u16> {

@@ -14,8 +14,10 @@ use anyhow::{Context, Result, bail};
 
 pub mod bench_compile;
 pub mod bench_serve;
+pub mod bench_start;
 pub mod http_client;
 pub mod polyglot;
+pub mod reference;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 

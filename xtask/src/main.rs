@@ -7,6 +7,8 @@
 //! - `bench`: runs the process benchmarks (release build) and prints their figures;
 //! - `bench-serve [SECONDS]`: `weft serve` under wrk, beside `wasmtime serve` when present;
 //! - `bench-compile [NAME]...`: each guest's size, first compile and cached start;
+//! - `bench-start [RUNS]`: process start-up, warm and cold, beside `wasmtime run` and native;
+//! - `install-wasmtime`: installs the reference `wasmtime` CLI into target/tools;
 //! - `guests [NAME]...`: builds and packs guests into target/weft-guests/store
 //!   (`NAME` is a folder under `guests/`: `hello`, `python/hello`);
 //! - `wat IN.wat OUT.wasm`: compiles WebAssembly text (a module or a component).
@@ -114,6 +116,19 @@ fn run(args: &[String]) -> Result<ExitCode> {
             xtask::bench_serve::run(&root, seconds)?;
             Ok(ExitCode::SUCCESS)
         }
+        Some("bench-start") => {
+            let runs = match args.get(1) {
+                Some(text) => text.parse().context("RUNS is a number")?,
+                None => 40,
+            };
+            xtask::bench_start::run(&root, runs)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some("install-wasmtime") => {
+            let path = xtask::reference::install(&root)?;
+            println!("{}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Some("bench-compile") => {
             xtask::bench_compile::run(&root, &args[1..])?;
             Ok(ExitCode::SUCCESS)
@@ -134,7 +149,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask example | test [CARGO TEST ARGS] | bench | bench-serve [SECONDS] | bench-compile [NAME]... | guests [NAME]... | wat IN.wat OUT.wasm"
+                "usage: cargo xtask example | test [CARGO TEST ARGS] | bench | bench-serve [SECONDS] | bench-compile [NAME]... | bench-start [RUNS] | install-wasmtime | guests [NAME]... | wat IN.wat OUT.wasm"
             );
             Ok(ExitCode::from(64))
         }
