@@ -4,7 +4,10 @@
 //!   once from one loaded app on a 2-thread runtime: the wall time until all
 //!   have exited (near 200 ms means sleeping guests hold no thread).
 //! - `compute`: instantiate + call `compute(6, 7)` + drop, one process after
-//!   another on one thread: processes per second.
+//!   another on one thread: processes per second, through weft with the
+//!   on-demand and the pooling allocator, and through a plain Wasmtime
+//!   embedding (the baseline), with the ratios.
+//! - `idle`: 10,000 processes blocked in a sleep in one host: resident memory.
 //!
 //! Run with `cargo bench -p weft --bench processes` (or `cargo xtask bench`).
 //! `WEFT_BENCH_SMOKE=1` runs each briefly, to check that they work.
@@ -59,22 +62,53 @@ fn main() {
         wall.as_secs_f64() * 1e3
     );
 
-    let app = App::load(
-        Package::load(&package("compute")).unwrap(),
-        &LoadOptions::default(),
-    )
-    .unwrap();
+    let budget = if smoke {
+        Duration::from_millis(200)
+    } else {
+        Duration::from_secs(3)
+    };
+    let compute = package("compute");
+    let on_demand = weft_spawn_rate(&compute, None, budget);
+    print_rate("weft, on-demand allocator", on_demand);
+    let pooled = weft_spawn_rate(&compute, Some(16), budget);
+    print_rate("weft, pooling allocator", pooled);
+    let wasm = std::fs::read(compute.join("app.wasm")).unwrap();
+    let plain = plain_spawn_rate(&wasm, budget);
+    print_rate(
+        "plain Wasmtime embedding (Linker::instantiate_async each time)",
+        plain,
+    );
+    println!(
+        "compute ratios: weft pooled / plain {:.2}×, weft on-demand / plain {:.2}×",
+        pooled / plain,
+        on_demand / plain
+    );
+
+    let idle = if smoke { 200 } else { 10_000 };
+    idle_processes(&package("sleep"), idle);
+}
+
+fn print_rate(what: &str, per_second: f64) {
+    println!(
+        "compute, {what}: {per_second:.0} instantiate + compute(6, 7) + drop per second on one thread, {:.1} µs each",
+        1e6 / per_second
+    );
+}
+
+/// Processes per second of the compute guest through weft's library API,
+/// one after another on a single-threaded runtime.
+fn weft_spawn_rate(package: &std::path::Path, pool: Option<usize>, budget: Duration) -> f64 {
+    let options = LoadOptions {
+        pool,
+        ..LoadOptions::default()
+    };
+    let app = App::load(Package::load(package).unwrap(), &options).unwrap();
     let config = quiet_config(&app, &[]);
     let method = app.method("compute").unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let budget = if smoke {
-        Duration::from_millis(200)
-    } else {
-        Duration::from_secs(3)
-    };
     let (count, elapsed) = runtime.block_on(async {
         let started = Instant::now();
         let mut count = 0u64;
@@ -92,12 +126,121 @@ fn main() {
         }
         (count, started.elapsed())
     });
-    println!(
-        "compute: {count} processes (instantiate + compute(6, 7) + drop) in {:.2} s on one thread: {:.0} per second, {:.1} µs each",
-        elapsed.as_secs_f64(),
-        count as f64 / elapsed.as_secs_f64(),
-        elapsed.as_secs_f64() * 1e6 / count as f64
-    );
+    count as f64 / elapsed.as_secs_f64()
+}
+
+/// The baseline: what an embedder writes with Wasmtime alone. A default
+/// engine, a linker with all of WASI, and per call a store, a fresh
+/// `Linker::instantiate_async`, a typed call, and a drop.
+fn plain_spawn_rate(wasm: &[u8], budget: Duration) -> f64 {
+    use wasmtime::component::{Component, Linker, ResourceTable};
+    use wasmtime::{Engine, Store};
+    use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+    struct Plain {
+        ctx: WasiCtx,
+        table: ResourceTable,
+    }
+    impl WasiView for Plain {
+        fn ctx(&mut self) -> WasiCtxView<'_> {
+            WasiCtxView {
+                ctx: &mut self.ctx,
+                table: &mut self.table,
+            }
+        }
+    }
+
+    let engine = Engine::default();
+    let component = Component::new(&engine, wasm).unwrap();
+    let mut linker: Linker<Plain> = Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (count, elapsed) = runtime.block_on(async {
+        let started = Instant::now();
+        let mut count = 0u64;
+        while started.elapsed() < budget {
+            let state = Plain {
+                ctx: WasiCtx::builder().build(),
+                table: ResourceTable::new(),
+            };
+            let mut store = Store::new(&engine, state);
+            let instance = linker
+                .instantiate_async(&mut store, &component)
+                .await
+                .unwrap();
+            let compute = instance
+                .get_typed_func::<(u32, u32), (u32,)>(&mut store, "compute")
+                .unwrap();
+            let (product,) = compute.call_async(&mut store, (6, 7)).await.unwrap();
+            assert_eq!(product, 42);
+            count += 1;
+        }
+        (count, started.elapsed())
+    });
+    count as f64 / elapsed.as_secs_f64()
+}
+
+/// Resident memory of many processes blocked in a sleep, in this host.
+///
+/// The pooling allocator: instances made on demand map several regions each,
+/// and 10,000 of them exceed Linux's default `vm.max_map_count` (65,530).
+fn idle_processes(package: &std::path::Path, count: usize) {
+    let options = LoadOptions {
+        pool: Some(count),
+        ..LoadOptions::default()
+    };
+    let app = App::load(Package::load(package).unwrap(), &options).unwrap();
+    // Long enough to outlast the measurement; they are killed afterwards.
+    let config = quiet_config(&app, &["600000"]);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let before = resident_bytes();
+    runtime.block_on(async {
+        let processes: Vec<_> = (0..count)
+            .map(|_| app.spawn(Spawn::new(config.clone(), Call::Run)))
+            .collect();
+        // Let every one of them reach its sleep.
+        tokio::time::sleep(Duration::from_millis(500 + count as u64 / 10)).await;
+        let after = resident_bytes();
+        let growth = after.saturating_sub(before);
+        println!(
+            "idle: {count} processes sleeping in one host: resident memory {:.0} MiB (grew {:.0} MiB from {:.0} MiB, {:.1} KiB per process)",
+            after as f64 / 1048576.0,
+            growth as f64 / 1048576.0,
+            before as f64 / 1048576.0,
+            growth as f64 / 1024.0 / count as f64
+        );
+        for process in &processes {
+            process.kill();
+        }
+        for process in processes {
+            let event = process.wait().await;
+            assert!(matches!(event, ExitEvent::Killed), "{event:?}");
+        }
+    });
+}
+
+/// This process's resident set size, from /proc/self/status.
+fn resident_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| {
+            value
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .map_or(0, |kib| kib * 1024)
 }
 
 fn quiet_config(app: &App, args: &[&str]) -> WasiConfig {

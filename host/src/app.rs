@@ -60,6 +60,10 @@ pub struct LoadOptions {
     /// Load for `weft serve`: the entry is the HTTP handler, and instances
     /// come from the pooling allocator, sized for this many at once.
     pub serve: Option<usize>,
+    /// Make instances with the pooling allocator, sized for this many at
+    /// once (for hosts that spawn many processes); `None` allocates each
+    /// instance on demand, which is cheaper for a single one.
+    pub pool: Option<usize>,
     /// Where compiled code is kept between runs; `None` compiles every time.
     pub cache: Option<Cache>,
     /// Show the progress of a long first compile on stderr (for a terminal).
@@ -100,13 +104,24 @@ pub fn engine(limits: &Limits, pooled: Option<usize>) -> Result<Engine> {
     config.consume_fuel(limits.fuel.is_some());
     if let Some(concurrent) = pooled {
         let concurrent = concurrent.max(1) as u32;
+        let max_memory = limits.memory.unwrap_or(1 << 30);
         let mut pool = PoolingAllocationConfig::default();
         // A component is a few core instances, memories and tables; leave room.
+        // Each instance in flight runs on a fiber stack from the pool too.
         pool.total_component_instances(concurrent * 2)
             .total_core_instances(concurrent * 16)
             .total_memories(concurrent * 4)
             .total_tables(concurrent * 8)
-            .max_memory_size(limits.memory.map_or(1 << 30, |m| m as usize));
+            .total_stacks(concurrent * 2)
+            .max_memory_size(max_memory as usize);
+        // The pool reserves every memory's address space up front. Wasmtime's
+        // default, 4 GiB a memory (no bounds checks), fits 4,096 memories in
+        // 16 TiB; a bigger pool reserves only the memory limit per memory,
+        // which keeps 10,000 instances within the address space.
+        if concurrent * 4 > 4096 {
+            config.memory_reservation(max_memory);
+            config.memory_guard_size(64 << 10);
+        }
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     let engine = Engine::new(&config).map_err(|err| {
@@ -130,7 +145,7 @@ impl App {
     /// Compiles, checks and links a package: init up to instantiation.
     pub fn load(package: Package, options: &LoadOptions) -> Result<App> {
         let limits = package.manifest.limits.overridden_by(&options.limits);
-        let engine = engine(&limits, options.serve)?;
+        let engine = engine(&limits, options.serve.or(options.pool))?;
         let wasm_path = package.wasm_path();
         let kind = loader::kind_of(&package.wasm, &wasm_path)?;
         let manifest = &package.manifest;

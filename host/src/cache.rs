@@ -167,7 +167,8 @@ impl Cache {
             file.write_all(MAGIC)?;
             file.write_all(&Sha256::digest(&artifact))?;
             file.write_all(&artifact)?;
-            file.sync_all()?;
+            // No fsync: an entry cut short by a crash fails its digest check
+            // on the next load and is rebuilt, so durability buys nothing.
             std::fs::rename(&temp, path)
         })();
         if result.is_err() {

@@ -159,6 +159,11 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
 }
 
 fn time(command: &mut Command) -> Result<Duration> {
+    // A backtrace setting in the caller's environment would make every
+    // error path capture one; measure without.
+    command
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE");
     let started = Instant::now();
     let status = command
         .stdout(Stdio::null())

@@ -97,6 +97,8 @@ fn run(args: &[String]) -> Result<ExitCode> {
             xtask::ensure_wasm_targets()?;
             let status = cargo()
                 .current_dir(&root)
+                .env_remove("RUST_BACKTRACE")
+                .env_remove("RUST_LIB_BACKTRACE")
                 .args(["bench", "--package", "weft", "--bench", "processes"])
                 .status()
                 .context("running cargo bench")?;

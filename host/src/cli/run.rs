@@ -62,6 +62,7 @@ pub(crate) fn run(args: RunArgs) -> Result<i32> {
         limits: args.limits.limits(),
         method: invoke.as_ref().map(|(name, _)| name.clone()),
         serve: None,
+        pool: None,
         cache: args.cache.cache(),
         progress: super::show_progress(),
     };

@@ -12,6 +12,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<i32> {
         limits: args.limits.limits(),
         method: None,
         serve: Some(args.max_concurrent as usize),
+        pool: None,
         cache: args.cache.cache(),
         progress: super::show_progress(),
     };
