@@ -7,7 +7,9 @@
 //! 2. [`manifest`]: `wapp.toml` text → a validated [`manifest::Manifest`];
 //! 3. [`package`]: the directory → a [`package::Package`] whose wasm matches its hash;
 //! 4. [`loader`]: wasm bytes → a compiled component (core modules through the
-//!    preview1 adapter);
+//!    preview1 adapter), through [`cache`], the compiled-artifact cache (its
+//!    own module rather than part of `loader` as DESIGN.md has it: it owns
+//!    the on-disk format, the key and the trust rules);
 //! 5. [`capabilities`]: the manifest's grants → a linker with only those
 //!    interfaces, and the check that every import is granted;
 //! 6. [`app`]: all of the above, once → an [`app::App`] ready to instantiate;
