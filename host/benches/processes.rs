@@ -105,28 +105,17 @@ fn weft_spawn_rate(package: &std::path::Path, pool: Option<usize>, budget: Durat
     let app = App::load(Package::load(package).unwrap(), &options).unwrap();
     let config = quiet_config(&app, &[]);
     let method = app.method("compute").unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let (count, elapsed) = runtime.block_on(async {
-        let started = Instant::now();
-        let mut count = 0u64;
-        while started.elapsed() < budget {
-            let call = Call::Method {
-                method: method.clone(),
-                args: vec![Val::U32(6), Val::U32(7)],
-            };
-            let event = weft::process::run(&app, Spawn::new(config.clone(), call)).await;
-            assert!(
-                matches!(&event, ExitEvent::Returned(v) if v[..] == [Val::U32(42)]),
-                "{event:?}"
-            );
-            count += 1;
-        }
-        (count, started.elapsed())
-    });
-    count as f64 / elapsed.as_secs_f64()
+    per_second(budget, async || {
+        let call = Call::Method {
+            method: method.clone(),
+            args: vec![Val::U32(6), Val::U32(7)],
+        };
+        let event = weft::process::run(&app, Spawn::new(config.clone(), call)).await;
+        assert!(
+            matches!(&event, ExitEvent::Returned(v) if v[..] == [Val::U32(42)]),
+            "{event:?}"
+        );
+    })
 }
 
 /// The baseline: what an embedder writes with Wasmtime alone. A default
@@ -154,33 +143,40 @@ fn plain_spawn_rate(wasm: &[u8], budget: Duration) -> f64 {
     let component = Component::new(&engine, wasm).unwrap();
     let mut linker: Linker<Plain> = Linker::new(&engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).unwrap();
+    per_second(budget, async || {
+        let state = Plain {
+            ctx: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+        };
+        let mut store = Store::new(&engine, state);
+        let instance = linker
+            .instantiate_async(&mut store, &component)
+            .await
+            .unwrap();
+        let compute = instance
+            .get_typed_func::<(u32, u32), (u32,)>(&mut store, "compute")
+            .unwrap();
+        let (product,) = compute.call_async(&mut store, (6, 7)).await.unwrap();
+        assert_eq!(product, 42);
+    })
+}
+
+/// How many times a second `once` completes, run back to back on a
+/// single-threaded runtime for `budget`.
+fn per_second(budget: Duration, mut once: impl AsyncFnMut()) -> f64 {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    let (count, elapsed) = runtime.block_on(async {
+    runtime.block_on(async {
         let started = Instant::now();
         let mut count = 0u64;
         while started.elapsed() < budget {
-            let state = Plain {
-                ctx: WasiCtx::builder().build(),
-                table: ResourceTable::new(),
-            };
-            let mut store = Store::new(&engine, state);
-            let instance = linker
-                .instantiate_async(&mut store, &component)
-                .await
-                .unwrap();
-            let compute = instance
-                .get_typed_func::<(u32, u32), (u32,)>(&mut store, "compute")
-                .unwrap();
-            let (product,) = compute.call_async(&mut store, (6, 7)).await.unwrap();
-            assert_eq!(product, 42);
+            once().await;
             count += 1;
         }
-        (count, started.elapsed())
-    });
-    count as f64 / elapsed.as_secs_f64()
+        count as f64 / started.elapsed().as_secs_f64()
+    })
 }
 
 /// Resident memory of many processes blocked in a sleep, in this host.

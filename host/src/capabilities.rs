@@ -260,7 +260,6 @@ pub fn imports_of(component: &Component, engine: &Engine) -> Vec<Import> {
 /// import from their parent, not from the host). This lets weft refuse an
 /// ungranted import before paying for compilation.
 pub fn imports_in(bytes: &[u8], path: &std::path::Path) -> Result<Vec<Import>> {
-    use wasmparser::{Parser, Payload};
     let invalid = |err: wasmparser::BinaryReaderError| {
         Error::package(format!(
             "module {} is not a valid component ({err}); rebuild it with a current toolchain",
@@ -268,23 +267,19 @@ pub fn imports_in(bytes: &[u8], path: &std::path::Path) -> Result<Vec<Import>> {
         ))
     };
     let mut imports = Vec::new();
-    let mut depth = 0usize;
-    for payload in Parser::new(0).parse_all(bytes) {
-        match payload.map_err(invalid)? {
-            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
-            Payload::End(_) => depth = depth.saturating_sub(1),
-            Payload::ComponentImportSection(section) if depth == 0 => {
-                for import in section {
-                    let name = import.map_err(invalid)?.name.name;
-                    imports.push(Import {
-                        name: name.to_string(),
-                        group: Group::granting(unversioned(name)),
-                    });
-                }
+    crate::loader::for_each_top_level_payload(bytes, |payload| {
+        if let wasmparser::Payload::ComponentImportSection(section) = payload {
+            for import in section {
+                let name = import?.name.name;
+                imports.push(Import {
+                    name: name.to_string(),
+                    group: Group::granting(unversioned(name)),
+                });
             }
-            _ => {}
         }
-    }
+        Ok(())
+    })
+    .map_err(invalid)?;
     Ok(imports)
 }
 

@@ -63,26 +63,38 @@ pub fn kind_of(bytes: &[u8], path: &Path) -> Result<WasmKind> {
     }
 }
 
+/// Calls `visit` with each payload of a component's own sections, skipping
+/// the modules and components nested in it (their imports and exports are
+/// their parent's business, not the host's).
+pub(crate) fn for_each_top_level_payload<'a>(
+    bytes: &'a [u8],
+    mut visit: impl FnMut(Payload<'a>) -> std::result::Result<(), wasmparser::BinaryReaderError>,
+) -> std::result::Result<(), wasmparser::BinaryReaderError> {
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(bytes) {
+        match payload? {
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) => depth = depth.saturating_sub(1),
+            payload if depth == 0 => visit(payload)?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Whether a component exports `wasi:http/incoming-handler` (any 0.2
 /// version), read from its binary without compiling it.
 pub fn exports_http_handler(bytes: &[u8]) -> bool {
-    let mut depth = 0usize;
-    for payload in Parser::new(0).parse_all(bytes) {
-        match payload {
-            Ok(Payload::ModuleSection { .. } | Payload::ComponentSection { .. }) => depth += 1,
-            Ok(Payload::End(_)) => depth = depth.saturating_sub(1),
-            Ok(Payload::ComponentExportSection(exports)) if depth == 0 => {
-                for export in exports.into_iter().flatten() {
-                    if export.name.name.starts_with("wasi:http/incoming-handler@") {
-                        return true;
-                    }
-                }
+    let mut found = false;
+    let _ = for_each_top_level_payload(bytes, |payload| {
+        if let Payload::ComponentExportSection(exports) = payload {
+            for export in exports {
+                found |= export?.name.name.starts_with("wasi:http/incoming-handler@");
             }
-            Ok(_) => {}
-            Err(_) => return false,
         }
-    }
-    false
+        Ok(())
+    });
+    found
 }
 
 /// Turns a preview1 core module into a command component. The module must

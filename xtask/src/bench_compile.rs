@@ -66,7 +66,7 @@ fn timed(weft: &Path, subcommand: &str, cache: &Path, package: &Path) -> Result<
 
 /// Builds `target/release/weft` and returns its path.
 pub fn build_release_weft(root: &Path) -> Result<std::path::PathBuf> {
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let status = crate::cargo()
         .current_dir(root)
         .args([
             "build",

@@ -189,7 +189,7 @@ fn ms(duration: Duration) -> String {
 /// The hello guest's crate built for the host: a native binary.
 fn build_native_hello(root: &Path) -> Result<PathBuf> {
     let target_dir = root.join("target/guests-native");
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let status = crate::cargo()
         .args(["build", "--release", "--quiet", "--package", "hello"])
         .arg("--manifest-path")
         .arg(root.join("guests/Cargo.toml"))

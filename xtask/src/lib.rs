@@ -177,6 +177,11 @@ pub struct BuiltGuest {
     pub cases: Vec<Case>,
 }
 
+/// A `cargo` command: the one running this build (`$CARGO`), else from PATH.
+pub fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
 /// The workspace root (the folder that holds `guests/` and `host/`).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -308,7 +313,7 @@ pub fn build_guests(root: &Path, only: &[String]) -> Result<Vec<BuiltGuest>> {
     }
     let target_dir = root.join("target/guests");
     for (target, crates) in &by_target {
-        let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        let mut cargo = cargo();
         cargo
             .arg("build")
             .arg("--release")

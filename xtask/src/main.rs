@@ -28,17 +28,13 @@ fn main() -> ExitCode {
     }
 }
 
-fn cargo() -> Command {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-}
-
 fn run(args: &[String]) -> Result<ExitCode> {
     let root = xtask::workspace_root();
     match args.first().map(String::as_str) {
         Some("example") => {
             let built = xtask::build_guests(&root, &["hello".to_string()])?;
             let package = &built[0].package;
-            let status = cargo()
+            let status = xtask::cargo()
                 .current_dir(&root)
                 .args(["build", "--quiet", "--package", "weft", "--bin", "weft"])
                 .status()
@@ -64,7 +60,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
         Some("test") => {
             xtask::ensure_wasm_targets()?;
             // The benchmarks' smoke mode: each runs briefly, so they keep working.
-            let status = cargo()
+            let status = xtask::cargo()
                 .current_dir(&root)
                 .env("WEFT_BENCH_SMOKE", "1")
                 .args([
@@ -81,7 +77,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
             if !status.success() {
                 bail!("the benchmarks' smoke mode failed");
             }
-            let status = cargo()
+            let status = xtask::cargo()
                 .current_dir(&root)
                 .args(["test", "--workspace"])
                 .args(&args[1..])
@@ -95,7 +91,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
         }
         Some("bench") => {
             xtask::ensure_wasm_targets()?;
-            let status = cargo()
+            let status = xtask::cargo()
                 .current_dir(&root)
                 .env_remove("RUST_BACKTRACE")
                 .env_remove("RUST_LIB_BACKTRACE")

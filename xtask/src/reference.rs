@@ -27,7 +27,7 @@ pub fn install(root: &Path) -> Result<PathBuf> {
         "xtask: cargo install wasmtime-cli@{WASMTIME_VERSION} --locked --root {} (a long release build)",
         dir.display()
     );
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let status = crate::cargo()
         .args(["install", "--locked", "--root"])
         .arg(&dir)
         .arg(format!("wasmtime-cli@{WASMTIME_VERSION}"))
