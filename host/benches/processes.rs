@@ -11,6 +11,9 @@
 //!
 //! Run with `cargo bench -p weft --bench processes` (or `cargo xtask bench`).
 //! `WEFT_BENCH_SMOKE=1` runs each briefly, to check that they work.
+//! `WEFT_BENCH_IDLE=N` sets the number of idle processes;
+//! `WEFT_BENCH_PROFILE_POOLED=SECS` runs only the pooled spawn loop, for SECS
+//! seconds, to profile it (`perf record`).
 
 use std::time::{Duration, Instant};
 
@@ -68,6 +71,13 @@ fn main() {
         Duration::from_secs(3)
     };
     let compute = package("compute");
+    if let Ok(secs) = std::env::var("WEFT_BENCH_PROFILE_POOLED") {
+        let budget =
+            Duration::from_secs(secs.parse().expect("WEFT_BENCH_PROFILE_POOLED is seconds"));
+        let rate = weft_spawn_rate(&compute, Some(16), budget);
+        print_rate("weft, pooling allocator", rate);
+        return;
+    }
     let on_demand = weft_spawn_rate(&compute, None, budget);
     print_rate("weft, on-demand allocator", on_demand);
     let pooled = weft_spawn_rate(&compute, Some(16), budget);
@@ -84,7 +94,13 @@ fn main() {
         on_demand / plain
     );
 
-    let idle = if smoke { 200 } else { 10_000 };
+    let idle = match std::env::var("WEFT_BENCH_IDLE") {
+        Ok(count) => count
+            .parse()
+            .expect("WEFT_BENCH_IDLE is a number of processes"),
+        Err(_) if smoke => 200,
+        Err(_) => 10_000,
+    };
     idle_processes(&package("sleep"), idle);
 }
 
@@ -206,11 +222,12 @@ fn idle_processes(package: &std::path::Path, count: usize) {
         let after = resident_bytes();
         let growth = after.saturating_sub(before);
         println!(
-            "idle: {count} processes sleeping in one host: resident memory {:.0} MiB (grew {:.0} MiB from {:.0} MiB, {:.1} KiB per process)",
+            "idle: {count} processes sleeping in one host: resident memory {:.0} MiB (grew {:.0} MiB from {:.0} MiB, {:.1} KiB per process); {} memory mappings",
             after as f64 / 1048576.0,
             growth as f64 / 1048576.0,
             before as f64 / 1048576.0,
-            growth as f64 / 1024.0 / count as f64
+            growth as f64 / 1024.0 / count as f64,
+            mappings()
         );
         for process in &processes {
             process.kill();
@@ -220,6 +237,12 @@ fn idle_processes(package: &std::path::Path, count: usize) {
             assert!(matches!(event, ExitEvent::Killed), "{event:?}");
         }
     });
+}
+
+/// How many memory mappings this process has; Linux refuses new ones past
+/// `vm.max_map_count` (65,530 by default).
+fn mappings() -> usize {
+    std::fs::read_to_string("/proc/self/maps").map_or(0, |maps| maps.lines().count())
 }
 
 /// This process's resident set size, from /proc/self/status.

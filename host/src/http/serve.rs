@@ -92,6 +92,12 @@ pub async fn serve(
                         continue;
                     }
                 };
+                // A response goes out in several writes (head, body chunks):
+                // with Nagle's algorithm the last waits for the client's
+                // delayed ACK, up to 40 ms.
+                if let Err(err) = stream.set_nodelay(true) {
+                    tracing::debug!("cannot set TCP_NODELAY: {err}");
+                }
                 let server = server.clone();
                 let service = hyper::service::service_fn(move |request| {
                     let server = server.clone();
