@@ -68,6 +68,10 @@ pub struct LoadOptions {
     pub cache: Option<Cache>,
     /// Show the progress of a long first compile on stderr (for a terminal).
     pub progress: bool,
+    /// The app runs one process at a time, alone on its thread (`weft run`):
+    /// a CPU-bound guest has nobody to yield to, so unless a timeout needs
+    /// the epoch to advance, no epoch thread is started.
+    pub one_process: bool,
 }
 
 /// An app, loaded once: everything that does not change between processes.
@@ -94,11 +98,12 @@ pub(crate) struct AppInner {
 
 /// An engine for apps with these limits: async, epoch interruption always
 /// (for timeouts and fair sharing of threads), fuel metering when a fuel
-/// limit is set. A thread advances the epoch until the engine is dropped.
+/// limit is set. Unless `ticking` is false, a thread advances the epoch
+/// until the engine is dropped (without it, guests never yield nor time out).
 ///
 /// `pooled` sizes the pooling allocator for that many concurrent instances;
 /// `None` allocates each instance on demand.
-pub fn engine(limits: &Limits, pooled: Option<usize>) -> Result<Engine> {
+pub fn engine(limits: &Limits, pooled: Option<usize>, ticking: bool) -> Result<Engine> {
     let mut config = Config::new();
     config.epoch_interruption(true);
     config.consume_fuel(limits.fuel.is_some());
@@ -136,6 +141,9 @@ pub fn engine(limits: &Limits, pooled: Option<usize>) -> Result<Engine> {
     let engine = Engine::new(&config).map_err(|err| {
         Error::internal("cannot create the Wasmtime engine").caused_by_wasmtime(&err)
     })?;
+    if !ticking {
+        return Ok(engine);
+    }
     let weak = engine.weak();
     std::thread::Builder::new()
         .name("weft-epoch".into())
@@ -154,7 +162,8 @@ impl App {
     /// Compiles, checks and links a package: init up to instantiation.
     pub fn load(package: Package, options: &LoadOptions) -> Result<App> {
         let limits = package.manifest.limits.overridden_by(&options.limits);
-        let engine = engine(&limits, options.serve.or(options.pool))?;
+        let ticking = !options.one_process || limits.timeout.is_some();
+        let engine = engine(&limits, options.serve.or(options.pool), ticking)?;
         let wasm_path = package.wasm_path();
         let kind = loader::kind_of(&package.wasm, &wasm_path)?;
         let manifest = &package.manifest;

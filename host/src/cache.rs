@@ -9,10 +9,13 @@
 //! file and can never load a stale artifact. Core modules are cached as the
 //! component weft adapts them into, under a key that says so.
 //!
-//! An entry is `MAGIC`, the sha256 of the artifact, then the artifact.
-//! Loading reads the whole file and checks that digest before Wasmtime sees a
-//! byte, so a truncated or corrupted file is discarded and rebuilt, never
-//! trusted. Entries are written to a temporary file in the same directory and
+//! An entry is the artifact, then its sha256, then `MAGIC`. Loading reads the
+//! whole file and checks that digest before Wasmtime sees a byte, so a
+//! truncated or corrupted file is discarded and rebuilt, never trusted. The
+//! artifact comes first so that Wasmtime can map the file itself (on Linux,
+//! through the descriptor that was checked): its code is then shared with the
+//! page cache instead of being read and copied twice, which is most of what
+//! a warm start pays for a big app. Entries are written to a temporary file in the same directory and
 //! renamed into place, so a reader sees a whole entry or none, and writers
 //! racing on one key each install a whole, identical entry.
 //!
@@ -21,7 +24,7 @@
 //! weft maps executable, so only its owner may write there.
 
 use std::hash::Hasher;
-use std::io::Write;
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -32,9 +35,10 @@ use wasmtime::component::Component;
 use crate::manifest::hex;
 use crate::{Error, Result};
 
-/// The first bytes of every entry; bump the digit when the layout changes.
-const MAGIC: &[u8; 8] = b"WEFTC01\n";
-const HEADER_LEN: usize = MAGIC.len() + 32;
+/// The last bytes of every entry; bump the digit when the layout changes.
+const MAGIC: &[u8; 8] = b"WEFTC02\n";
+/// The sha256 and the magic after the artifact.
+const TRAILER_LEN: u64 = 32 + MAGIC.len() as u64;
 /// The file name suffix of entries; `weft cache clean` removes only these
 /// (and stray temporary files), never anything else in the directory.
 const SUFFIX: &str = ".cwasm";
@@ -164,9 +168,9 @@ impl Cache {
         ));
         let result = (|| {
             let mut file = std::fs::File::create(&temp)?;
-            file.write_all(MAGIC)?;
-            file.write_all(&Sha256::digest(&artifact))?;
             file.write_all(&artifact)?;
+            file.write_all(&Sha256::digest(&artifact))?;
+            file.write_all(MAGIC)?;
             // No fsync: an entry cut short by a crash fails its digest check
             // on the next load and is rebuilt, so durability buys nothing.
             std::fs::rename(&temp, path)
@@ -226,27 +230,74 @@ pub fn default_dir(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<P
 /// Reads and checks an entry: `Ok(None)` when there is none, `Err(reason)`
 /// when there is one that must not be used.
 fn read_entry(engine: &Engine, path: &Path) -> std::result::Result<Option<Component>, String> {
-    let bytes = match std::fs::read(path) {
-        Ok(bytes) => bytes,
+    let mut file = match std::fs::File::open(path) {
+        Ok(file) => file,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(format!("it cannot be read ({err})")),
     };
-    if bytes.len() < HEADER_LEN || &bytes[..MAGIC.len()] != MAGIC {
+    let unreadable = |err: std::io::Error| format!("it cannot be read ({err})");
+    let len = file.metadata().map_err(unreadable)?.len();
+    let Some(artifact_len) = len.checked_sub(TRAILER_LEN) else {
+        return Err("it is not a weft cache entry, or it is truncated".into());
+    };
+    // The digest of the artifact, streamed: the bytes are not kept.
+    let mut hasher = Sha256::new();
+    let copied = std::io::copy(
+        &mut (&mut file).take(artifact_len),
+        &mut HashWriter(&mut hasher),
+    )
+    .map_err(unreadable)?;
+    let mut trailer = [0u8; TRAILER_LEN as usize];
+    file.read_exact(&mut trailer).map_err(unreadable)?;
+    let (digest, magic) = trailer.split_at(32);
+    if copied != artifact_len || magic != MAGIC {
         return Err("it is not a weft cache entry, or it is truncated".into());
     }
-    let (digest, artifact) = bytes[MAGIC.len()..].split_at(32);
-    if Sha256::digest(artifact).as_slice() != digest {
+    if hasher.finalize().as_slice() != digest {
         return Err(
             "its contents do not match their recorded sha256 (truncated or corrupted)".into(),
         );
     }
-    // SAFETY: `deserialize` trusts that the bytes came from `serialize` on a
-    // compatible engine. They did: the digest above proves the file is the one
-    // weft wrote (in a directory only its owner can write), and the key it is
-    // stored under includes the engine's compatibility hash.
-    match unsafe { Component::deserialize(engine, artifact) } {
+    // SAFETY: deserializing trusts that the bytes came from `serialize` on a
+    // compatible engine, and that they do not change while they are in use.
+    // They did: the digest above proves the file is the one weft wrote (in a
+    // directory only its owner can write), and the key it is stored under
+    // includes the engine's compatibility hash. Writers never modify an entry
+    // in place (they rename a new file over it), and on Linux Wasmtime maps
+    // the very file checked above, through its open descriptor. Wasmtime
+    // ignores the trailer after the artifact's last section.
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let by_descriptor = format!("/proc/self/fd/{}", file.as_raw_fd());
+        if let Ok(component) = unsafe { Component::deserialize_file(engine, &by_descriptor) } {
+            return Ok(Some(component));
+        }
+        // No /proc, say: read the bytes instead (which reports any real error).
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.rewind().map_err(unreadable)?;
+    file.read_to_end(&mut bytes).map_err(unreadable)?;
+    if Sha256::digest(&bytes[..artifact_len as usize]).as_slice() != digest {
+        return Err("it changed while it was being read".into());
+    }
+    match unsafe { Component::deserialize(engine, &bytes[..artifact_len as usize]) } {
         Ok(component) => Ok(Some(component)),
         Err(err) => Err(format!("Wasmtime refused it ({err})")),
+    }
+}
+
+/// Feeds what is written into a sha256.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl Write for HashWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

@@ -9,6 +9,7 @@ use wasmtime::component::wasm_wave::untyped::UntypedFuncCall;
 
 use super::{RunArgs, code_for, report, utf8_args};
 use crate::app::{App, Entry, LoadOptions};
+use crate::cache::Cache;
 use crate::invoke;
 use crate::package::Package;
 use crate::process::{self, Call, ExitEvent, Spawn};
@@ -65,6 +66,7 @@ pub(crate) fn run(args: RunArgs) -> Result<i32> {
         pool: None,
         cache: args.cache.cache(),
         progress: super::show_progress(),
+        one_process: true,
     };
     let package = Package::load(&dir)?;
     let app = App::load(package, &options)?;
@@ -143,7 +145,12 @@ pub(crate) fn weft_runtime(args: Vec<OsString>) -> Result<i32> {
     }
     tracing::info!(app = %id, session = %session_id, "starting a WEFT session");
     let dir = store::find_in_stores(&id, &store::store_roots())?;
-    let app = App::load(Package::load(&dir)?, &LoadOptions::default())?;
+    let options = LoadOptions {
+        cache: Cache::from_env(),
+        one_process: true,
+        ..LoadOptions::default()
+    };
+    let app = App::load(Package::load(&dir)?, &options)?;
     let call = Call::entry(&app, Vec::new());
     if let Call::Method { method, .. } = &call
         && !method.params.is_empty()

@@ -15,6 +15,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<i32> {
         pool: None,
         cache: args.cache.cache(),
         progress: super::show_progress(),
+        one_process: false,
     };
     let app = App::load(Package::load(&dir)?, &options)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
