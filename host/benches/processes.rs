@@ -11,7 +11,8 @@
 //!
 //! Run with `cargo bench -p weft --bench processes` (or `cargo xtask bench`).
 //! `WEFT_BENCH_SMOKE=1` runs each briefly, to check that they work.
-//! `WEFT_BENCH_IDLE=N` sets the number of idle processes;
+//! `WEFT_BENCH_REPORT=FILE` also writes the figures there, one `name value`
+//! a line (for `cargo xtask bench-all`). `WEFT_BENCH_IDLE=N` sets the number of idle processes;
 //! `WEFT_BENCH_PROFILE_POOLED=SECS` runs only the pooled spawn loop, for SECS
 //! seconds, to profile it (`perf record`).
 
@@ -101,7 +102,15 @@ fn main() {
         Err(_) if smoke => 200,
         Err(_) => 10_000,
     };
-    idle_processes(&package("sleep"), idle);
+    let idle_resident = idle_processes(&package("sleep"), idle);
+
+    if let Some(path) = std::env::var_os("WEFT_BENCH_REPORT") {
+        let report = format!(
+            "compute_pooled_per_second {pooled:.0}\ncompute_on_demand_per_second {on_demand:.0}\ncompute_plain_per_second {plain:.0}\nidle_processes {idle}\nidle_resident_mib {:.1}\n",
+            idle_resident as f64 / 1048576.0
+        );
+        std::fs::write(&path, report).expect("writing WEFT_BENCH_REPORT");
+    }
 }
 
 fn print_rate(what: &str, per_second: f64) {
@@ -195,11 +204,12 @@ fn per_second(budget: Duration, mut once: impl AsyncFnMut()) -> f64 {
     })
 }
 
-/// Resident memory of many processes blocked in a sleep, in this host.
+/// Resident memory of many processes blocked in a sleep, in this host: prints
+/// it and returns the process's resident bytes while they sleep.
 ///
 /// The pooling allocator: instances made on demand map several regions each,
 /// and 10,000 of them exceed Linux's default `vm.max_map_count` (65,530).
-fn idle_processes(package: &std::path::Path, count: usize) {
+fn idle_processes(package: &std::path::Path, count: usize) -> u64 {
     let options = LoadOptions {
         pool: Some(count),
         ..LoadOptions::default()
@@ -236,7 +246,8 @@ fn idle_processes(package: &std::path::Path, count: usize) {
             let event = process.wait().await;
             assert!(matches!(event, ExitEvent::Killed), "{event:?}");
         }
-    });
+        after
+    })
 }
 
 /// How many memory mappings this process has; Linux refuses new ones past

@@ -132,18 +132,27 @@ fn a_new_wasm_hash_is_a_new_key() {
 #[test]
 fn corrupt_entries_are_discarded_and_rebuilt() {
     type Damage = fn(&mut Vec<u8>);
-    let damages: [(&str, Damage); 6] = [
+    // An entry is the artifact, its sha256 (32 bytes), then an 8-byte magic.
+    let damages: [(&str, Damage); 8] = [
         ("truncated to half", |b| b.truncate(b.len() / 2)),
-        ("truncated inside the header", |b| b.truncate(20)),
+        ("shorter than the digest and magic", |b| b.truncate(20)),
         ("emptied", |b| b.clear()),
         ("a flipped byte in the artifact", |b| {
             let middle = b.len() / 2;
             b[middle] ^= 0x40;
         }),
-        ("a flipped byte in the recorded digest", |b| b[10] ^= 0x01),
+        ("a flipped byte in the recorded digest", |b| {
+            let at = b.len() - 8 - 10;
+            b[at] ^= 0x01;
+        }),
         ("another file format", |b| {
             b[..8].copy_from_slice(b"\0asm\x01\0\0\0")
         }),
+        ("another layout version in the magic", |b| {
+            let at = b.len() - 2;
+            b[at] = b'1';
+        }),
+        ("bytes appended", |b| b.extend_from_slice(b"tail")),
     ];
     for (what, damage) in damages {
         let dir = tempfile::tempdir().unwrap();

@@ -11,13 +11,15 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 
 /// One host's figures.
-struct Figures {
-    requests_per_second: f64,
-    p50_ms: f64,
-    p99_ms: f64,
+pub struct Figures {
+    pub requests_per_second: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
 }
 
-pub fn run(root: &Path, seconds: u64) -> Result<()> {
+/// Prints the table and returns weft's figures and the reference's (`None`
+/// when the reference `wasmtime` is absent).
+pub fn run(root: &Path, seconds: u64) -> Result<(Figures, Option<Figures>)> {
     if Command::new("wrk").arg("--version").output().is_err() {
         bail!("wrk is not installed; install it (Debian: apt-get install wrk) and run again");
     }
@@ -78,7 +80,7 @@ pub fn run(root: &Path, seconds: u64) -> Result<()> {
             weft_figures.p99_ms / figures.p99_ms
         );
     }
-    Ok(())
+    Ok((weft_figures, reference.map(|(_, figures)| figures)))
 }
 
 fn print_row(host: &str, figures: &Figures) {

@@ -18,13 +18,33 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
+/// One row of the table: a program, warm or cold, and the medians.
+pub struct StartRow {
+    pub label: &'static str,
+    pub cold: bool,
+    pub weft: Duration,
+    /// `None` when the reference `wasmtime` is absent.
+    pub wasmtime: Option<Duration>,
+}
+
+impl StartRow {
+    pub fn mode(&self) -> &'static str {
+        if self.cold {
+            "cold (compiles)"
+        } else {
+            "warm (cached)"
+        }
+    }
+}
+
 struct Subject {
     label: &'static str,
     weft: Vec<String>,
     wasmtime: Vec<String>,
 }
 
-pub fn run(root: &Path, runs: usize) -> Result<()> {
+/// Prints the table and returns its rows (the native floor aside).
+pub fn run(root: &Path, runs: usize) -> Result<Vec<StartRow>> {
     let built = crate::build_guests(root, &["hello".into(), "p1-hello".into()])?;
     let weft = crate::bench_compile::build_release_weft(root)?;
     let native = build_native_hello(root)?;
@@ -68,6 +88,7 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
     );
     println!("| program | mode | weft run | wasmtime run | ratio weft / wasmtime |");
     println!("| --- | --- | --- | --- | --- |");
+    let mut rows = Vec::new();
     for subject in &subjects {
         for cold in [false, true] {
             let n = if cold { runs.clamp(1, 5) } else { runs };
@@ -122,29 +143,29 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
                     wasmtime_times.push(time(&mut wasmtime_command(wasmtime))?);
                 }
             }
-            let weft_median = median(&mut weft_times);
-            let (reference_cell, ratio_cell) = if wasmtime_times.is_empty() {
-                ("skipped".to_string(), "—".to_string())
-            } else {
-                let wasmtime_median = median(&mut wasmtime_times);
-                (
-                    ms(wasmtime_median),
+            let row = StartRow {
+                label: subject.label,
+                cold,
+                weft: median(&mut weft_times),
+                wasmtime: (!wasmtime_times.is_empty()).then(|| median(&mut wasmtime_times)),
+            };
+            let (reference_cell, ratio_cell) = match row.wasmtime {
+                None => ("skipped".to_string(), "—".to_string()),
+                Some(reference) => (
+                    ms(reference),
                     format!(
                         "**{:.2}×**",
-                        weft_median.as_secs_f64() / wasmtime_median.as_secs_f64()
+                        row.weft.as_secs_f64() / reference.as_secs_f64()
                     ),
-                )
+                ),
             };
             println!(
                 "| {} | {} | {} | {reference_cell} | {ratio_cell} |",
-                subject.label,
-                if cold {
-                    "cold (compiles)"
-                } else {
-                    "warm (cached)"
-                },
-                ms(weft_median)
+                row.label,
+                row.mode(),
+                ms(row.weft)
             );
+            rows.push(row);
         }
     }
     let mut native_times = Vec::new();
@@ -155,7 +176,7 @@ pub fn run(root: &Path, runs: usize) -> Result<()> {
         "| native hello (the floor) | — | {} | | |",
         ms(median(&mut native_times))
     );
-    Ok(())
+    Ok(rows)
 }
 
 fn time(command: &mut Command) -> Result<Duration> {

@@ -12,6 +12,7 @@ use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
+pub mod bench_all;
 pub mod bench_compile;
 pub mod bench_serve;
 pub mod bench_start;

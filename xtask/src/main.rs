@@ -8,6 +8,8 @@
 //! - `bench-serve [SECONDS]`: `weft serve` under wrk, beside `wasmtime serve` when present;
 //! - `bench-compile [NAME]...`: each guest's size, first compile and cached start;
 //! - `bench-start [RUNS]`: process start-up, warm and cold, beside `wasmtime run` and native;
+//! - `bench-all [RUNS] [SECONDS]`: bench-start, bench-serve and bench in one run,
+//!   then one table of every figure, its reference, ratio and target;
 //! - `install-wasmtime`: installs the reference `wasmtime` CLI into target/tools;
 //! - `guests [NAME]...`: builds and packs guests into target/weft-guests/store
 //!   (`NAME` is a folder under `guests/`: `hello`, `python/hello`);
@@ -114,6 +116,20 @@ fn run(args: &[String]) -> Result<ExitCode> {
             xtask::bench_serve::run(&root, seconds)?;
             Ok(ExitCode::SUCCESS)
         }
+        Some("bench-all") => {
+            let runs = match args.get(1) {
+                Some(text) => text.parse().context("RUNS is a number")?,
+                None => 40,
+            };
+            let seconds = match args.get(2) {
+                Some(text) => text
+                    .parse()
+                    .context("the duration is a number of seconds")?,
+                None => 10,
+            };
+            xtask::bench_all::run(&root, runs, seconds)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Some("bench-start") => {
             let runs = match args.get(1) {
                 Some(text) => text.parse().context("RUNS is a number")?,
@@ -147,7 +163,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask example | test [CARGO TEST ARGS] | bench | bench-serve [SECONDS] | bench-compile [NAME]... | bench-start [RUNS] | install-wasmtime | guests [NAME]... | wat IN.wat OUT.wasm"
+                "usage: cargo xtask example | test [CARGO TEST ARGS] | bench | bench-serve [SECONDS] | bench-compile [NAME]... | bench-start [RUNS] | bench-all [RUNS] [SECONDS] | install-wasmtime | guests [NAME]... | wat IN.wat OUT.wasm"
             );
             Ok(ExitCode::from(64))
         }

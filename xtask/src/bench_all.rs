@@ -1,0 +1,141 @@
+//! `cargo xtask bench-all [RUNS] [SECONDS]`: every benchmark the
+//! performance targets name, in one run, then one table: each figure beside
+//! its reference (the `wasmtime` CLI, a plain Wasmtime embedding), the ratio,
+//! the target and whether it is met.
+//!
+//! It runs `bench-start RUNS`, `bench-serve SECONDS` and the processes
+//! benchmark in turn (each prints its own table first). Without a reference
+//! `wasmtime` the comparisons are skipped with a message and their rows say
+//! so; without `wrk` the serve rows do.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+/// The processes benchmark's figures, from the report it writes.
+struct Processes {
+    pooled_per_second: f64,
+    plain_per_second: f64,
+    idle_processes: u64,
+    idle_mib: f64,
+}
+
+pub fn run(root: &Path, runs: usize, seconds: u64) -> Result<()> {
+    let start = crate::bench_start::run(root, runs)?;
+    println!();
+    let serve = match crate::bench_serve::run(root, seconds) {
+        Ok(figures) => Some(figures),
+        Err(err) => {
+            println!("serve benchmark skipped: {err:#}");
+            None
+        }
+    };
+    println!();
+    let processes = processes(root)?;
+    println!();
+
+    println!("summary: one run of every benchmark, this machine");
+    println!("| figure | weft | reference | ratio | target | |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    for row in &start {
+        let Some(reference) = row.wasmtime else {
+            println!(
+                "| start, {} ({}) | {} | skipped | — | | |",
+                row.label,
+                row.mode(),
+                ms(row.weft.as_secs_f64() * 1e3)
+            );
+            continue;
+        };
+        let ratio = row.weft.as_secs_f64() / reference.as_secs_f64();
+        let (target, limit) = if row.cold {
+            ("≤ 1×", 1.0)
+        } else {
+            ("≤ 0.5×", 0.5)
+        };
+        println!(
+            "| start, {} ({}) | {} | {} (wasmtime run) | {ratio:.2}× | {target} | {} |",
+            row.label,
+            row.mode(),
+            ms(row.weft.as_secs_f64() * 1e3),
+            ms(reference.as_secs_f64() * 1e3),
+            verdict(ratio <= limit)
+        );
+    }
+    let spawn_ratio = processes.pooled_per_second / processes.plain_per_second;
+    println!(
+        "| spawn rate, compute (instantiate + call + drop, one thread) | {:.0}/s | {:.0}/s (plain embedding) | {spawn_ratio:.2}× | ≥ 50,000/s and ≥ 3× | {} |",
+        processes.pooled_per_second,
+        processes.plain_per_second,
+        verdict(processes.pooled_per_second >= 50_000.0 && spawn_ratio >= 3.0)
+    );
+    match &serve {
+        Some((weft, Some(reference))) => {
+            let throughput = weft.requests_per_second / reference.requests_per_second;
+            let p99 = weft.p99_ms / reference.p99_ms;
+            println!(
+                "| serve, requests/s | {:.0} | {:.0} (wasmtime serve) | {throughput:.2}× | ≥ 1.2× | {} |",
+                weft.requests_per_second,
+                reference.requests_per_second,
+                verdict(throughput >= 1.2)
+            );
+            println!(
+                "| serve, p99 latency | {} | {} (wasmtime serve) | {p99:.2}× | ≤ 1× | {} |",
+                ms(weft.p99_ms),
+                ms(reference.p99_ms),
+                verdict(p99 <= 1.0)
+            );
+        }
+        Some((weft, None)) => println!(
+            "| serve, requests/s | {:.0} | skipped | — | | |",
+            weft.requests_per_second
+        ),
+        None => println!("| serve | skipped | | | | |"),
+    }
+    println!(
+        "| {} idle processes, resident memory | {:.0} MiB | — | — | < 1 GiB | {} |",
+        processes.idle_processes,
+        processes.idle_mib,
+        verdict(processes.idle_mib < 1024.0)
+    );
+    Ok(())
+}
+
+fn processes(root: &Path) -> Result<Processes> {
+    crate::ensure_wasm_targets()?;
+    let report = root.join("target/bench-processes.report");
+    let _ = std::fs::remove_file(&report);
+    let status = crate::cargo()
+        .current_dir(root)
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
+        .env("WEFT_BENCH_REPORT", &report)
+        .args(["bench", "--package", "weft", "--bench", "processes"])
+        .status()
+        .context("running cargo bench")?;
+    if !status.success() {
+        bail!("the processes benchmark failed");
+    }
+    let text = std::fs::read_to_string(&report)
+        .with_context(|| format!("reading {}", report.display()))?;
+    let figure = |name: &str| -> Result<f64> {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|value| value.trim().parse().ok())
+            .with_context(|| format!("{} has no figure `{name}`", report.display()))
+    };
+    Ok(Processes {
+        pooled_per_second: figure("compute_pooled_per_second")?,
+        plain_per_second: figure("compute_plain_per_second")?,
+        idle_processes: figure("idle_processes")? as u64,
+        idle_mib: figure("idle_resident_mib")?,
+    })
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "**missed**" }
+}
+
+fn ms(millis: f64) -> String {
+    format!("{millis:.2} ms")
+}
