@@ -63,6 +63,8 @@ pub mod cache;
 pub mod capabilities;
 pub mod cli;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod invoke;
 pub mod limits;

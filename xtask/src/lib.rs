@@ -16,6 +16,7 @@ pub mod bench_all;
 pub mod bench_compile;
 pub mod bench_serve;
 pub mod bench_start;
+pub mod fuzz;
 pub mod http_client;
 pub mod polyglot;
 pub mod reference;

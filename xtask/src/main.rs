@@ -10,6 +10,7 @@
 //! - `bench-start [RUNS]`: process start-up, warm and cold, beside `wasmtime run` and native;
 //! - `bench-all [RUNS] [SECONDS]`: bench-start, bench-serve and bench in one run,
 //!   then one table of every figure, its reference, ratio and target;
+//! - `fuzz [SECONDS] [TARGET]...`: runs the fuzz targets in `fuzz/` (cargo-fuzz, nightly);
 //! - `install-wasmtime`: installs the reference `wasmtime` CLI into target/tools;
 //! - `guests [NAME]...`: builds and packs guests into target/weft-guests/store
 //!   (`NAME` is a folder under `guests/`: `hello`, `python/hello`);
@@ -138,6 +139,22 @@ fn run(args: &[String]) -> Result<ExitCode> {
             xtask::bench_start::run(&root, runs)?;
             Ok(ExitCode::SUCCESS)
         }
+        Some("fuzz") => {
+            let seconds = match args.get(1) {
+                Some(text) => text
+                    .parse()
+                    .context("the duration is a number of seconds")?,
+                None => 60,
+            };
+            let targets = args.get(2..).unwrap_or_default();
+            for run in xtask::fuzz::run(&root, seconds, targets)? {
+                println!(
+                    "| {} | {} s | {} executions | no crash |",
+                    run.target, run.seconds, run.executions
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Some("install-wasmtime") => {
             let path = xtask::reference::install(&root)?;
             println!("{}", path.display());
@@ -163,7 +180,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask example | test [CARGO TEST ARGS] | bench | bench-serve [SECONDS] | bench-compile [NAME]... | bench-start [RUNS] | bench-all [RUNS] [SECONDS] | install-wasmtime | guests [NAME]... | wat IN.wat OUT.wasm"
+                "usage: cargo xtask example | test [CARGO TEST ARGS] | bench | bench-serve [SECONDS] | bench-compile [NAME]... | bench-start [RUNS] | bench-all [RUNS] [SECONDS] | fuzz [SECONDS] [TARGET]... | install-wasmtime | guests [NAME]... | wat IN.wat OUT.wasm"
             );
             Ok(ExitCode::from(64))
         }

@@ -1,0 +1,60 @@
+//! Replays the fuzz targets' seeds (`fuzz/seeds/<target>/`) and every input
+//! that once crashed one (`fuzz/regressions/<target>/`) through the same
+//! functions the targets call, on stable Rust, in every test run.
+
+use std::path::{Path, PathBuf};
+
+fn inputs(target: &str) -> Vec<PathBuf> {
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+    let mut files = Vec::new();
+    for kind in ["seeds", "regressions"] {
+        let Ok(entries) = std::fs::read_dir(fuzz.join(kind).join(target)) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_file() && path.file_name().is_some_and(|n| n != "README") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+fn replay(target: &str, run: fn(&[u8])) -> usize {
+    let files = inputs(target);
+    for file in &files {
+        let data = std::fs::read(file).unwrap();
+        eprintln!("{target}: {}", file.display());
+        run(&data);
+    }
+    files.len()
+}
+
+#[test]
+fn manifest_inputs() {
+    assert!(
+        replay("manifest", weft::fuzzing::manifest) >= 10,
+        "seeds are missing"
+    );
+}
+
+#[test]
+fn package_inputs() {
+    assert!(
+        replay("package", weft::fuzzing::package) >= 5,
+        "seeds are missing"
+    );
+}
+
+#[test]
+fn method_args_inputs() {
+    // Built into target/weft-guests/store, where `weft::fuzzing` looks.
+    let root = xtask::workspace_root();
+    xtask::build_guests(&root, &["types".to_string()]).expect("building the types guest");
+    assert!(
+        replay("method_args", weft::fuzzing::method_args) >= 10,
+        "seeds are missing"
+    );
+}
