@@ -14,10 +14,10 @@
 //! truncated or corrupted file is discarded and rebuilt, never trusted. The
 //! artifact comes first so that Wasmtime can map the file itself (on Linux,
 //! through the descriptor that was checked): its code is then shared with the
-//! page cache instead of being read and copied twice, which is most of what
-//! a warm start pays for a big app. Entries are written to a temporary file in the same directory and
-//! renamed into place, so a reader sees a whole entry or none, and writers
-//! racing on one key each install a whole, identical entry.
+//! page cache instead of being read and copied twice. Entries are written to
+//! a temporary file in the same directory and renamed into place, so a
+//! reader sees a whole entry or none, and writers racing on one key each
+//! install a whole, identical entry.
 //!
 //! The directory is `$WEFT_CACHE_DIR`, else `$XDG_CACHE_HOME/weft`, else
 //! `~/.cache/weft`, created with mode 0700: an artifact is native code that
@@ -242,11 +242,8 @@ fn read_entry(engine: &Engine, path: &Path) -> std::result::Result<Option<Compon
     };
     // The digest of the artifact, streamed: the bytes are not kept.
     let mut hasher = Sha256::new();
-    let copied = std::io::copy(
-        &mut (&mut file).take(artifact_len),
-        &mut HashWriter(&mut hasher),
-    )
-    .map_err(unreadable)?;
+    let copied =
+        std::io::copy(&mut (&mut file).take(artifact_len), &mut hasher).map_err(unreadable)?;
     let mut trailer = [0u8; TRAILER_LEN as usize];
     file.read_exact(&mut trailer).map_err(unreadable)?;
     let (digest, magic) = trailer.split_at(32);
@@ -284,20 +281,6 @@ fn read_entry(engine: &Engine, path: &Path) -> std::result::Result<Option<Compon
     match unsafe { Component::deserialize(engine, &bytes[..artifact_len as usize]) } {
         Ok(component) => Ok(Some(component)),
         Err(err) => Err(format!("Wasmtime refused it ({err})")),
-    }
-}
-
-/// Feeds what is written into a sha256.
-struct HashWriter<'a>(&'a mut Sha256);
-
-impl Write for HashWriter<'_> {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.update(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 
