@@ -6,11 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use wasmtime::component::types::ComponentItem;
-
 use crate::ErrorKind;
 use crate::app::{App, LoadOptions};
-use crate::invoke::{parse_value, to_wave};
+use crate::invoke::{exported_functions, parse_value, to_wave};
 use crate::manifest::Manifest;
 use crate::package::{Package, hash_of};
 
@@ -133,17 +131,7 @@ fn types_guest() -> &'static (App, Vec<String>) {
             ..LoadOptions::default()
         };
         let app = App::load(package, &options).expect("loading the types guest");
-        let engine = &app.inner.engine;
-        let mut names = Vec::new();
-        for (name, export) in app.inner.component.component_type().exports(engine) {
-            if let ComponentItem::ComponentInstance(instance) = export.ty {
-                for (func, item) in instance.exports(engine) {
-                    if matches!(item.ty, ComponentItem::ComponentFunc(_)) {
-                        names.push(format!("{name}#{func}"));
-                    }
-                }
-            }
-        }
+        let mut names = exported_functions(&app.inner.component, &app.inner.engine);
         assert!(!names.is_empty(), "the types guest exports no functions");
         // By name, so that a seed's first byte always picks the same function.
         names.sort();

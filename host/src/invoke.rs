@@ -105,6 +105,17 @@ impl Method {
 }
 
 fn exported_functions_hint(component: &Component, engine: &Engine) -> String {
+    let names = exported_functions(component, engine);
+    if names.is_empty() {
+        "it exports no functions".to_string()
+    } else {
+        format!("it exports: {}", names.join(", "))
+    }
+}
+
+/// The component's exported functions, as `--invoke` names them: `func` at
+/// world level, `namespace:package/interface#func` in an interface.
+pub fn exported_functions(component: &Component, engine: &Engine) -> Vec<String> {
     let mut names = Vec::new();
     let ty = component.component_type();
     for (name, export) in ty.exports(engine) {
@@ -120,11 +131,7 @@ fn exported_functions_hint(component: &Component, engine: &Engine) -> String {
             _ => {}
         }
     }
-    if names.is_empty() {
-        "it exports no functions".to_string()
-    } else {
-        format!("it exports: {}", names.join(", "))
-    }
+    names
 }
 
 /// Parses one argument for parameter `name` of type `ty`.

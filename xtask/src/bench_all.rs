@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 /// The processes benchmark's figures, from the report it writes.
 struct Processes {
@@ -102,20 +102,9 @@ pub fn run(root: &Path, runs: usize, seconds: u64) -> Result<()> {
 }
 
 fn processes(root: &Path) -> Result<Processes> {
-    crate::ensure_wasm_targets()?;
     let report = root.join("target/bench-processes.report");
     let _ = std::fs::remove_file(&report);
-    let status = crate::cargo()
-        .current_dir(root)
-        .env_remove("RUST_BACKTRACE")
-        .env_remove("RUST_LIB_BACKTRACE")
-        .env("WEFT_BENCH_REPORT", &report)
-        .args(["bench", "--package", "weft", "--bench", "processes"])
-        .status()
-        .context("running cargo bench")?;
-    if !status.success() {
-        bail!("the processes benchmark failed");
-    }
+    crate::run_processes_bench(root, Some(&report))?;
     let text = std::fs::read_to_string(&report)
         .with_context(|| format!("reading {}", report.display()))?;
     let figure = |name: &str| -> Result<f64> {

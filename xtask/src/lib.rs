@@ -491,3 +491,23 @@ pub fn copy_tree(from: &Path, to: &Path) -> Result<()> {
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// Runs the processes benchmark (`cargo bench`, release build), which prints
+/// its figures; with `report`, it also writes them there (`name value` lines).
+pub fn run_processes_bench(root: &Path, report: Option<&Path>) -> Result<()> {
+    ensure_wasm_targets()?;
+    let mut command = cargo();
+    command
+        .current_dir(root)
+        .env_remove("RUST_BACKTRACE")
+        .env_remove("RUST_LIB_BACKTRACE")
+        .args(["bench", "--package", "weft", "--bench", "processes"]);
+    if let Some(report) = report {
+        command.env("WEFT_BENCH_REPORT", report);
+    }
+    let status = command.status().context("running cargo bench")?;
+    if !status.success() {
+        bail!("the processes benchmark failed");
+    }
+    Ok(())
+}

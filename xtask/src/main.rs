@@ -93,59 +93,27 @@ fn run(args: &[String]) -> Result<ExitCode> {
             })
         }
         Some("bench") => {
-            xtask::ensure_wasm_targets()?;
-            let status = xtask::cargo()
-                .current_dir(&root)
-                .env_remove("RUST_BACKTRACE")
-                .env_remove("RUST_LIB_BACKTRACE")
-                .args(["bench", "--package", "weft", "--bench", "processes"])
-                .status()
-                .context("running cargo bench")?;
-            Ok(if status.success() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            xtask::run_processes_bench(&root, None)?;
+            Ok(ExitCode::SUCCESS)
         }
         Some("bench-serve") => {
-            let seconds = match args.get(1) {
-                Some(text) => text
-                    .parse()
-                    .context("the duration is a number of seconds")?,
-                None => 10,
-            };
+            let seconds = number_arg(args, 1, "SECONDS", 10)?;
             xtask::bench_serve::run(&root, seconds)?;
             Ok(ExitCode::SUCCESS)
         }
         Some("bench-all") => {
-            let runs = match args.get(1) {
-                Some(text) => text.parse().context("RUNS is a number")?,
-                None => 40,
-            };
-            let seconds = match args.get(2) {
-                Some(text) => text
-                    .parse()
-                    .context("the duration is a number of seconds")?,
-                None => 10,
-            };
+            let runs = number_arg(args, 1, "RUNS", 40)?;
+            let seconds = number_arg(args, 2, "SECONDS", 10)?;
             xtask::bench_all::run(&root, runs, seconds)?;
             Ok(ExitCode::SUCCESS)
         }
         Some("bench-start") => {
-            let runs = match args.get(1) {
-                Some(text) => text.parse().context("RUNS is a number")?,
-                None => 40,
-            };
+            let runs = number_arg(args, 1, "RUNS", 40)?;
             xtask::bench_start::run(&root, runs)?;
             Ok(ExitCode::SUCCESS)
         }
         Some("fuzz") => {
-            let seconds = match args.get(1) {
-                Some(text) => text
-                    .parse()
-                    .context("the duration is a number of seconds")?,
-                None => 60,
-            };
+            let seconds = number_arg(args, 1, "SECONDS", 60)?;
             let targets = args.get(2..).unwrap_or_default();
             for run in xtask::fuzz::run(&root, seconds, targets)? {
                 println!(
@@ -184,5 +152,21 @@ fn run(args: &[String]) -> Result<ExitCode> {
             );
             Ok(ExitCode::from(64))
         }
+    }
+}
+
+/// The optional whole-number argument at `index` (`what` names it in the
+/// usage line), or `default` when it is absent.
+fn number_arg<T: std::str::FromStr>(
+    args: &[String],
+    index: usize,
+    what: &str,
+    default: T,
+) -> Result<T> {
+    match args.get(index) {
+        Some(text) => text
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{what} must be a whole number, got `{text}`")),
+        None => Ok(default),
     }
 }
