@@ -31,9 +31,13 @@ fn main() {
     precompile(&guests);
     // Two loopback servers for the outbound HTTP cases: `{{port}}` is the
     // one manifests allow, `{{other_port}}` answers too but is not allowed.
+    // `/redirect` on either answers 302 to `{{other_port}}`.
+    let allowed = TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
+    let other = TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
+    let other_port = other.local_addr().expect("a bound address").port();
     let ports = Ports {
-        port: test_server(),
-        other_port: test_server(),
+        port: test_server(allowed, other_port),
+        other_port: test_server(other, other_port),
         silent_port: silent_server(),
     };
     let mut trials = Vec::new();
@@ -116,20 +120,31 @@ impl Ports {
     }
 }
 
-/// A loopback HTTP server that answers every request with a greeting.
-fn test_server() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("binding a loopback port");
+/// A loopback HTTP server that answers every request with a greeting, but
+/// `/redirect`, which it redirects to `/greeting` on `redirect_port`.
+fn test_server(listener: TcpListener, redirect_port: u16) -> u16 {
     let port = listener.local_addr().expect("a bound address").port();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
             std::thread::spawn(move || {
                 let mut reader = BufReader::new(&stream);
                 let mut line = String::new();
+                let mut request_line = None;
                 while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
                     if line == "\r\n" {
                         break;
                     }
+                    request_line.get_or_insert_with(|| line.clone());
                     line.clear();
+                }
+                if request_line.is_some_and(|l| l.starts_with("GET /redirect ")) {
+                    let _ = (&stream).write_all(
+                        format!(
+                            "HTTP/1.1 302 Found\r\nlocation: http://127.0.0.1:{redirect_port}/greeting\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                        )
+                        .as_bytes(),
+                    );
+                    return;
                 }
                 let body = "hello from the test server";
                 let _ = (&stream).write_all(
@@ -163,7 +178,7 @@ fn run_case(package: &Path, case: &Case, ports: &Ports) -> Result<(), Failed> {
     let store = scratch.path().join("store");
     let dir_name = package.file_name().ok_or("package has no name")?;
     let copy = store.join(dir_name);
-    xtask::copy_tree(package, &copy)?;
+    stage(package, &copy).map_err(|err| format!("staging {}: {err:#}", package.display()))?;
     if let Some(manifest) = &case.manifest {
         std::fs::copy(copy.join(manifest), copy.join("wapp.toml"))?;
     }
@@ -174,6 +189,29 @@ fn run_case(package: &Path, case: &Case, ports: &Ports) -> Result<(), Failed> {
             std::fs::write(&path, ports.substitute(&text))?;
         }
     }
+    // What a case sets up around the package: files outside it, empty
+    // directories and symlinks in it.
+    let outside = scratch.path().join("outside");
+    if !case.outside.is_empty() {
+        std::fs::create_dir_all(&outside)?;
+        for file in &case.outside {
+            let contents = file
+                .contents
+                .as_deref()
+                .ok_or("an `outside` file needs contents")?;
+            std::fs::write(outside.join(&file.path), contents)?;
+        }
+    }
+    for dir in &case.make_dirs {
+        std::fs::create_dir_all(copy.join(dir))?;
+    }
+    for link in &case.symlinks {
+        let target = link
+            .target
+            .replace("{{outside}}", &outside.to_string_lossy());
+        std::os::unix::fs::symlink(&target, copy.join(&link.path))
+            .map_err(|err| format!("creating the symlink {} -> {target}: {err}", link.path))?;
+    }
     if case.tamper {
         let wasm = copy.join("app.wasm");
         let mut bytes = std::fs::read(&wasm)?;
@@ -181,6 +219,9 @@ fn run_case(package: &Path, case: &Case, ports: &Ports) -> Result<(), Failed> {
             .last_mut()
             .ok_or("cannot tamper with an empty module")?;
         *last ^= 0x01;
+        // The staged module may be a hard link to the built one: replace
+        // the link, never write through it.
+        std::fs::remove_file(&wasm)?;
         std::fs::write(&wasm, bytes)?;
     }
 
@@ -245,7 +286,48 @@ fn run_case(package: &Path, case: &Case, ports: &Ports) -> Result<(), Failed> {
             .into());
         }
     }
-    check(case, &output, &copy)
+    check(case, &output, &copy, &outside)
+}
+
+/// Stages a built package for one case: `.wasm` files are hard-linked
+/// (a Python or JavaScript guest is 14–18 MB, and every case gets its own
+/// store), everything else is copied, since cases rewrite manifests and
+/// write into mounts.
+fn stage(from: &Path, to: &Path) -> anyhow::Result<()> {
+    use anyhow::Context;
+    if from.is_dir() {
+        std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+        for entry in std::fs::read_dir(from)? {
+            let entry = entry?;
+            stage(&entry.path(), &to.join(entry.file_name()))?;
+        }
+        return Ok(());
+    }
+    let linked =
+        from.extension().is_some_and(|e| e == "wasm") && std::fs::hard_link(from, to).is_ok();
+    if !linked {
+        std::fs::copy(from, to)
+            .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+    }
+    Ok(())
+}
+
+/// Checks files against their expected contents or absence.
+fn check_files(dir: &Path, files: &[xtask::FileExpectation], problems: &mut Vec<String>) {
+    for file in files {
+        let path: PathBuf = dir.join(&file.path);
+        match (&file.contents, std::fs::read_to_string(&path)) {
+            (Some(expected), Ok(actual)) if &actual != expected => problems.push(format!(
+                "{} holds {actual:?}, expected {expected:?}",
+                file.path
+            )),
+            (Some(_), Err(err)) => problems.push(format!("{} cannot be read: {err}", file.path)),
+            (None, _) if path.symlink_metadata().is_ok() => {
+                problems.push(format!("{} exists but must not", file.path))
+            }
+            _ => {}
+        }
+    }
 }
 
 /// Starts `weft serve`, waits for its `listening on` line, makes the
@@ -397,7 +479,7 @@ fn run_bounded(mut command: Command) -> Result<Output, Failed> {
     })
 }
 
-fn check(case: &Case, output: &Output, package: &Path) -> Result<(), Failed> {
+fn check(case: &Case, output: &Output, package: &Path, outside: &Path) -> Result<(), Failed> {
     let mut problems = Vec::new();
     if output.code != Some(case.exit) {
         problems.push(format!(
@@ -440,18 +522,15 @@ fn check(case: &Case, output: &Output, package: &Path) -> Result<(), Failed> {
             problems.push(format!("stderr has {actual} lines, expected {lines}"));
         }
     }
-    for file in &case.files {
-        let path: PathBuf = package.join(&file.path);
-        match (&file.contents, std::fs::read_to_string(&path)) {
-            (Some(expected), Ok(actual)) if &actual != expected => problems.push(format!(
-                "{} holds {actual:?}, expected {expected:?}",
-                file.path
-            )),
-            (Some(_), Err(err)) => problems.push(format!("{} cannot be read: {err}", file.path)),
-            (None, _) if path.exists() => {
-                problems.push(format!("{} exists but must not", file.path))
+    check_files(package, &case.files, &mut problems);
+    check_files(outside, &case.outside, &mut problems);
+    if !case.outside.is_empty() {
+        let expected: Vec<_> = case.outside.iter().map(|f| f.path.as_str()).collect();
+        for entry in std::fs::read_dir(outside).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !expected.contains(&name.as_str()) {
+                problems.push(format!("the run left {name} outside the package"));
             }
-            _ => {}
         }
     }
     if problems.is_empty() {

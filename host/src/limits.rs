@@ -1,5 +1,5 @@
-//! Execution limits: memory, fuel, timeout, table elements and instances,
-//! from the manifest and the command line → store limits and an epoch
+//! Execution limits: memory, fuel, timeout, table elements, instances and
+//! host resources, from the manifest and the command line → store limits and an epoch
 //! deadline; and, when a guest stops, which limit stopped it.
 //!
 //! A guest whose `memory.grow` is refused usually traps through its own
@@ -19,6 +19,15 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 /// instances (and an adapted core module a few more), so this is generous.
 pub const DEFAULT_MAX_INSTANCES: usize = 1_000;
 
+/// Default cap on the elements of each table. Table elements are host
+/// memory outside the memory limit (wasm32 allows 2^32 of them per table);
+/// the largest guests here (Python, JavaScript) use tens of thousands.
+pub const DEFAULT_MAX_TABLE_ELEMENTS: u64 = 1_000_000;
+
+/// Default cap on the WASI resources (streams, pollables, descriptors,
+/// fields, requests…) one instance holds at once: each is host memory.
+pub const DEFAULT_MAX_RESOURCES: u64 = 100_000;
+
 /// The limits for one process. `None` means no limit.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Limits {
@@ -32,6 +41,8 @@ pub struct Limits {
     pub table_elements: Option<u64>,
     /// Core instances in the store.
     pub instances: Option<u64>,
+    /// WASI resources held at once.
+    pub resources: Option<u64>,
 }
 
 impl Limits {
@@ -43,6 +54,7 @@ impl Limits {
             timeout: other.timeout.or(self.timeout),
             table_elements: other.table_elements.or(self.table_elements),
             instances: other.instances.or(self.instances),
+            resources: other.resources.or(self.resources),
         }
     }
 }
@@ -55,6 +67,7 @@ pub enum LimitHit {
     Timeout { limit: Duration },
     TableElements { limit: u64, requested: u64 },
     Instances { limit: u64 },
+    Resources { limit: u64 },
 }
 
 impl LimitHit {
@@ -66,6 +79,7 @@ impl LimitHit {
             LimitHit::Timeout { .. } => ("timeout", "--timeout"),
             LimitHit::TableElements { .. } => ("table_elements", "--table-elements"),
             LimitHit::Instances { .. } => ("instances", "--instances"),
+            LimitHit::Resources { .. } => ("resources", "--resources"),
         }
     }
 }
@@ -89,6 +103,10 @@ impl fmt::Display for LimitHit {
                 "table limit of {limit} elements hit (it asked for {requested})"
             )?,
             LimitHit::Instances { limit } => write!(f, "instance limit of {limit} hit")?,
+            LimitHit::Resources { limit } => write!(
+                f,
+                "resource limit of {limit} hit (it held that many streams, pollables, descriptors or other WASI resources at once)"
+            )?,
         }
         write!(
             f,
@@ -123,7 +141,7 @@ impl Limiter {
     pub fn new(limits: &Limits) -> Self {
         Limiter {
             memory: limits.memory,
-            table_elements: limits.table_elements,
+            table_elements: Some(limits.table_elements.unwrap_or(DEFAULT_MAX_TABLE_ELEMENTS)),
             instances: limits.instances.unwrap_or(DEFAULT_MAX_INSTANCES as u64),
             hit: None,
         }
@@ -337,6 +355,21 @@ mod tests {
             Some(LimitHit::Memory {
                 limit: 1 << 20,
                 requested: 2 << 20
+            })
+        );
+    }
+
+    #[test]
+    fn tables_are_capped_by_default() {
+        let mut limiter = Limiter::new(&Limits::default());
+        let cap = DEFAULT_MAX_TABLE_ELEMENTS as usize;
+        assert!(limiter.table_growing(0, cap, None).unwrap());
+        assert!(!limiter.table_growing(cap, cap + 1, None).unwrap());
+        assert_eq!(
+            limiter.hit,
+            Some(LimitHit::TableElements {
+                limit: DEFAULT_MAX_TABLE_ELEMENTS,
+                requested: DEFAULT_MAX_TABLE_ELEMENTS + 1
             })
         );
     }

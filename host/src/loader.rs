@@ -108,19 +108,56 @@ pub fn adapt_core_module(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
     };
 
     let mut has_start = false;
+    let mut has_memory = false;
+    let mut foreign = Vec::new();
     for payload in Parser::new(0).parse_all(bytes) {
-        if let Payload::ExportSection(exports) = payload.map_err(|e| invalid(&e))? {
-            for export in exports {
-                let export = export.map_err(|e| invalid(&e))?;
-                if export.name == "_start" && export.kind == wasmparser::ExternalKind::Func {
-                    has_start = true;
+        match payload.map_err(|e| invalid(&e))? {
+            Payload::ExportSection(exports) => {
+                for export in exports {
+                    let export = export.map_err(|e| invalid(&e))?;
+                    match (export.name, export.kind) {
+                        ("_start", wasmparser::ExternalKind::Func) => has_start = true,
+                        ("memory", wasmparser::ExternalKind::Memory) => has_memory = true,
+                        _ => {}
+                    }
                 }
             }
+            Payload::ImportSection(imports) => {
+                for import in imports.into_imports() {
+                    let import = import.map_err(|e| invalid(&e))?;
+                    if import.module != "wasi_snapshot_preview1" {
+                        foreign.push(format!("{}::{}", import.module, import.name));
+                    }
+                }
+            }
+            _ => {}
         }
     }
     if !has_start {
         return Err(Error::package(format!(
             "core module {} does not export `_start`, so it is not a command weft can run; build it as a preview1 command (a `main` for wasm32-wasip1), or package a component instead",
+            path.display()
+        )));
+    }
+    if !foreign.is_empty() {
+        let shown = foreign
+            .iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        let more = match foreign.len() {
+            n if n > 3 => format!(" and {} more", n - 3),
+            _ => String::new(),
+        };
+        return Err(Error::package(format!(
+            "core module {} imports {shown}{more}, which wasi_snapshot_preview1 does not provide; a core module gets preview1 and nothing else, so remove the import or package a component",
+            path.display()
+        )));
+    }
+    if !has_memory {
+        return Err(Error::package(format!(
+            "core module {} does not export its linear memory as `memory`, which preview1 needs to pass data; build it as a preview1 command (wasi-libc and Rust's wasm32-wasip1 target export it)",
             path.display()
         )));
     }

@@ -170,6 +170,7 @@ struct RawLimits {
     timeout: Option<Spanned<String>>,
     table_elements: Option<Spanned<i64>>,
     instances: Option<Spanned<i64>>,
+    resources: Option<Spanned<i64>>,
 }
 
 /// A size written as bytes (`67108864`) or with a unit (`"64MiB"`).
@@ -634,6 +635,7 @@ fn validate_limits(raw: RawLimits, at: &At<'_>) -> Result<Limits, ManifestError>
             "10_000",
         )?,
         instances: positive(raw.instances, "runtime.limits.instances", "100")?,
+        resources: positive(raw.resources, "runtime.limits.resources", "10_000")?,
     })
 }
 

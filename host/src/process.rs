@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use wasmtime::component::Val;
+use wasmtime::component::{ResourceTableError, Val};
 use wasmtime::{Store, Trap};
 use wasmtime_wasi::I32Exit;
 
@@ -275,6 +275,11 @@ fn ended(
         return ExitEvent::LimitHit(hit);
     }
     let limits = app.limits();
+    if let Some(ResourceTableError::Full) = err.downcast_ref::<ResourceTableError>() {
+        return ExitEvent::LimitHit(LimitHit::Resources {
+            limit: limits.resources.unwrap_or(limits::DEFAULT_MAX_RESOURCES),
+        });
+    }
     if err.downcast_ref::<DeadlineReached>().is_some()
         && let Some(limit) = limits.timeout
     {

@@ -5,7 +5,7 @@
 //! This is the one place where what a guest may touch is decided: env vars are
 //! exactly those the manifest lists (never the host's environment), the files
 //! are the mounts and nothing else, sockets reach no address, and outbound
-//! HTTP reaches loopback only (the `allowed_hosts` allow-list is not built yet).
+//! HTTP reaches only what `allowed_hosts` lists (see `http::outbound`).
 
 use std::path::{Path, PathBuf};
 
@@ -214,10 +214,15 @@ impl WasiConfig {
         }
         // Sockets: the default address check denies every address, and name
         // lookups stay disabled, until the manifest can carry an allow-list.
+        let mut table = ResourceTable::new();
+        let resources = limits
+            .resources
+            .unwrap_or(crate::limits::DEFAULT_MAX_RESOURCES);
+        table.set_max_capacity(usize::try_from(resources).unwrap_or(usize::MAX));
         Ok(InstanceState {
             wasi: builder.build(),
             http: WasiHttpCtx::new(),
-            table: ResourceTable::new(),
+            table,
             outbound: self.outbound.clone(),
             limiter: Limiter::new(limits),
         })

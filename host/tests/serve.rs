@@ -1,5 +1,6 @@
 //! `weft serve` through the real binary, on loopback: a large body streams
 //! through in bounded memory, a trapping request does not disturb others,
+//! nor do requests stopped by their time or memory limit,
 //! `--max-concurrent` bounds requests in flight, and SIGTERM lets a request
 //! in flight finish.
 
@@ -191,6 +192,47 @@ fn a_trapping_request_does_not_disturb_the_others() {
     assert_eq!(
         stderr.matches("request GET /trap failed").count(),
         15,
+        "{stderr}"
+    );
+}
+
+#[test]
+fn requests_that_exhaust_their_limits_do_not_stop_the_others() {
+    let served = serve(&["--timeout", "1s", "--memory", "32MiB"]);
+    let address = served.address.clone();
+    let exhausting: Vec<_> = ["/spin", "/hog"]
+        .into_iter()
+        .map(|path| {
+            let address = address.clone();
+            std::thread::spawn(move || {
+                for _ in 0..3 {
+                    let response = http_client::request(&address, "GET", path, b"").unwrap();
+                    assert_eq!(response.status, 500, "{path}");
+                }
+            })
+        })
+        .collect();
+    // While those run, every other request is answered.
+    for _ in 0..30 {
+        let response = http_client::request(&address, "GET", "/", b"").unwrap();
+        assert_eq!(response.status, 200);
+        assert_eq!(response.body, b"Hello from weft serve!\n");
+    }
+    for worker in exhausting {
+        worker.join().unwrap();
+    }
+    let response = http_client::request(&address, "GET", "/", b"").unwrap();
+    assert_eq!(response.status, 200);
+    let (code, stderr) = served.stop();
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        stderr.matches("timeout of 1s reached").count(),
+        3,
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("memory limit of 32MiB hit").count(),
+        3,
         "{stderr}"
     );
 }

@@ -129,6 +129,18 @@ pub struct Case {
     /// Files the run must leave in the package directory.
     #[serde(default)]
     pub files: Vec<FileExpectation>,
+    /// Empty directories to make in the package before the run (git keeps
+    /// none), relative to the package directory.
+    #[serde(default)]
+    pub make_dirs: Vec<String>,
+    /// Files to create outside the package before the run, in a directory
+    /// that `{{outside}}` names in `symlinks`; the run must leave them, and
+    /// only them, there unchanged.
+    #[serde(default)]
+    pub outside: Vec<FileExpectation>,
+    /// Symlinks to create in the package before the run.
+    #[serde(default)]
+    pub symlinks: Vec<Symlink>,
     /// For `subcommand = "serve"`: requests made once weft listens, in
     /// order; then weft gets SIGTERM and must exit with `exit`.
     #[serde(default)]
@@ -168,6 +180,16 @@ pub struct FileExpectation {
     pub path: String,
     /// Exact contents; absent means the file must not exist.
     pub contents: Option<String>,
+}
+
+/// A symlink a case creates in its package before the run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Symlink {
+    /// Where, relative to the package directory.
+    pub path: String,
+    /// What it points to, as written (`{{outside}}` is filled in).
+    pub target: String,
 }
 
 /// A guest after building: where its package is, and its cases.
@@ -436,7 +458,8 @@ fn pack(name: &str, dir: &Path, wasm: Option<&[u8]>, store: &Path) -> Result<Pat
     }
     std::fs::write(package.join("wapp.toml"), &manifest)?;
     // Every manifest in the package (cases may swap in alternatives) gets
-    // the hash of the module just packed.
+    // the hash of the module it names: the one just packed, unless it names
+    // another file of the package (a corpus of bad modules).
     for entry in std::fs::read_dir(&package)? {
         let path = entry?.path();
         if path.extension().is_none_or(|e| e != "toml") {
@@ -444,6 +467,16 @@ fn pack(name: &str, dir: &Path, wasm: Option<&[u8]>, store: &Path) -> Result<Pat
         }
         let text = std::fs::read_to_string(&path)?;
         if text.contains(HASH_PLACEHOLDER) {
+            let named = toml::from_str::<toml::Table>(&text).ok().and_then(|t| {
+                t.get("runtime")?
+                    .get("module")?
+                    .as_str()
+                    .map(str::to_string)
+            });
+            let module_path = match named {
+                Some(named) if package.join(&named).is_file() => package.join(named),
+                _ => module_path.clone(),
+            };
             let wasm = std::fs::read(&module_path).with_context(|| {
                 format!("guest {name}: nothing to hash at {}", module_path.display())
             })?;

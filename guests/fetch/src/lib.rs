@@ -1,5 +1,7 @@
 //! Fetches the URL in its first argument with `wasi:http/outgoing-handler`
-//! and prints the status and body, or the error code it got.
+//! and prints the status and body, or the error code it got. With
+//! `--follow URL`, it follows redirects itself (the host never does), each
+//! hop a new request that weft checks against `allowed_hosts` again.
 wit_bindgen::generate!({ path: "../../wit", world: "weft:app/http-client", generate_all });
 
 use wasi::http::outgoing_handler;
@@ -9,22 +11,48 @@ struct App;
 
 impl exports::wasi::cli::run::Guest for App {
     fn run() -> Result<(), ()> {
-        let url = std::env::args().nth(1).unwrap_or_default();
-        match fetch(&url) {
-            Ok((status, body)) => {
-                println!("status: {status}");
-                println!("body: {body}");
-                Ok(())
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let (follow, mut url) = match args.as_slice() {
+            [flag, url] if flag == "--follow" => (true, url.clone()),
+            [url] => (false, url.clone()),
+            _ => {
+                eprintln!("usage: fetch [--follow] URL");
+                return Err(());
             }
-            Err(err) => {
-                println!("error: {err}");
-                Err(())
+        };
+        for _ in 0..5 {
+            match fetch(&url) {
+                Ok(response) => {
+                    println!("status: {}", response.status);
+                    match response.location {
+                        Some(location) if follow && (300..400).contains(&response.status) => {
+                            println!("following the redirect to {location}");
+                            url = location;
+                        }
+                        _ => {
+                            println!("body: {}", response.body);
+                            return Ok(());
+                        }
+                    }
+                }
+                Err(err) => {
+                    println!("error: {err}");
+                    return Err(());
+                }
             }
         }
+        println!("error: too many redirects");
+        Err(())
     }
 }
 
-fn fetch(url: &str) -> Result<(u16, String), String> {
+struct Response {
+    status: u16,
+    location: Option<String>,
+    body: String,
+}
+
+fn fetch(url: &str) -> Result<Response, String> {
     let (scheme, rest) = url.split_once("://").ok_or("the URL has no scheme")?;
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
@@ -48,6 +76,11 @@ fn fetch(url: &str) -> Result<(u16, String), String> {
         .map_err(|()| "response already taken")?
         .map_err(|code| format!("{code:?}"))?;
     let status = response.status();
+    let location = response
+        .headers()
+        .get("location")
+        .first()
+        .map(|value| String::from_utf8_lossy(value).into_owned());
     let body = response.consume().map_err(|()| "no body")?;
     let stream = body.stream().map_err(|()| "no body stream")?;
     let mut bytes = Vec::new();
@@ -58,7 +91,11 @@ fn fetch(url: &str) -> Result<(u16, String), String> {
             Err(err) => return Err(format!("reading the body: {err:?}")),
         }
     }
-    Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+    Ok(Response {
+        status,
+        location,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    })
 }
 
 export!(App);

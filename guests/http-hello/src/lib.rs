@@ -1,5 +1,6 @@
 //! A `wasi:http/proxy` component: `/` says hello, `/echo` streams the
-//! request body back, `/trap` panics.
+//! request body back, `/trap` panics, `/spin` loops until a fuel or time
+//! limit stops it, `/hog` grows its memory until the memory limit refuses.
 wit_bindgen::generate!({ path: "../../wit", world: "weft:app/http-app", generate_all });
 
 use exports::wasi::http::incoming_handler::Guest;
@@ -15,9 +16,26 @@ impl Guest for App {
         let path = request.path_with_query().unwrap_or_default();
         match path.as_str() {
             "/trap" => panic!("this handler traps on /trap"),
+            "/spin" => spin(),
+            "/hog" => hog(),
             "/echo" => echo(request, response_out),
             _ => hello(response_out),
         }
+    }
+}
+
+fn spin() {
+    let mut n: u64 = 0;
+    loop {
+        n = std::hint::black_box(n.wrapping_add(1));
+    }
+}
+
+fn hog() {
+    let mut held: Vec<Vec<u8>> = Vec::new();
+    loop {
+        held.push(vec![1; 1 << 20]);
+        std::hint::black_box(&held);
     }
 }
 

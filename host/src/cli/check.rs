@@ -89,6 +89,9 @@ pub(crate) fn check(args: CheckArgs) -> Result<i32> {
     if let Some(n) = limits.instances {
         shown.push(format!("instances {n}"));
     }
+    if let Some(n) = limits.resources {
+        shown.push(format!("resources {n}"));
+    }
     if !shown.is_empty() {
         out!("limits    {}", shown.join(", "));
     }

@@ -47,9 +47,9 @@ pub fn code_for(kind: ErrorKind) -> i32 {
             LimitHit::Memory { .. } => ExitCodes::MEMORY_LIMIT,
             LimitHit::Fuel { .. } => ExitCodes::FUEL_LIMIT,
             LimitHit::Timeout { .. } => ExitCodes::TIMEOUT,
-            LimitHit::TableElements { .. } | LimitHit::Instances { .. } => {
-                ExitCodes::RESOURCE_LIMIT
-            }
+            LimitHit::TableElements { .. }
+            | LimitHit::Instances { .. }
+            | LimitHit::Resources { .. } => ExitCodes::RESOURCE_LIMIT,
         },
     }
 }

@@ -151,6 +151,9 @@ pub(crate) struct LimitArgs {
     /// Cap on core instances (overrides [runtime.limits] instances).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub instances: Option<u64>,
+    /// Cap on WASI resources held at once (overrides [runtime.limits] resources).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub resources: Option<u64>,
 }
 
 impl LimitArgs {
@@ -161,6 +164,7 @@ impl LimitArgs {
             timeout: self.timeout,
             table_elements: self.table_elements,
             instances: self.instances,
+            resources: self.resources,
         }
     }
 }

@@ -9,7 +9,11 @@
 //! - `port` is a number or `*`; without one, the scheme's default (80, 443).
 //!
 //! No entry means no outbound HTTP. A host is matched as the request names
-//! it: allowing `http://localhost:8080` does not allow `http://127.0.0.1:8080`.
+//! it: allowing `http://localhost:8080` does not allow `http://127.0.0.1:8080`,
+//! nor `127.0.0.1` written as `2130706433`, `0x7f000001`, `127.1` or
+//! `[::ffff:127.0.0.1]` (spellings the resolver would accept). A request
+//! whose authority has a user part (`user@host`) is always denied: the part
+//! before `@` is not where it connects, and the allow-list names no users.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -175,6 +179,9 @@ impl OutboundPolicy {
         let Some(host) = uri.host() else {
             return Err(Denial { url, entry: None });
         };
+        if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+            return Err(Denial { url, entry: None });
+        }
         let host = host
             .trim_start_matches('[')
             .trim_end_matches(']')
@@ -217,7 +224,7 @@ impl OutboundPolicy {
                 self.manifest.display()
             ),
             None => format!(
-                "weft: denied an outbound HTTP request to {}: only http and https URLs with a host can be allowed",
+                "weft: denied an outbound HTTP request to {}: only http and https URLs with a host and no user part (user@) can be allowed",
                 denial.url
             ),
         }
@@ -353,6 +360,36 @@ mod tests {
         ] {
             assert!(AllowedHost::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn other_spellings_of_an_address_are_not_the_allowed_host() {
+        let p = policy(&["http://localhost:8080"]);
+        assert!(allowed(&p, "http://localhost:8080/"));
+        assert!(allowed(&p, "http://LOCALHOST.:8080/"));
+        for url in [
+            "http://127.0.0.1:8080/",
+            "http://2130706433:8080/",
+            "http://0x7f000001:8080/",
+            "http://0177.0.0.1:8080/",
+            "http://127.1:8080/",
+            "http://[::ffff:127.0.0.1]:8080/",
+            "http://[::1]:8080/",
+        ] {
+            assert!(!allowed(&p, url), "{url}");
+        }
+    }
+
+    #[test]
+    fn a_user_part_is_always_denied() {
+        let p = policy(&["http://*:*"]);
+        assert!(allowed(&p, "http://127.0.0.1:8080/"));
+        let denial = p
+            .check(&"http://127.0.0.1:9090@127.0.0.1:8080/".parse().unwrap())
+            .unwrap_err();
+        assert_eq!(denial.entry, None);
+        assert!(p.denial_message(&denial).contains("no user part"));
+        assert!(!allowed(&p, "http://user@127.0.0.1:8080/"));
     }
 
     #[test]
