@@ -36,7 +36,7 @@
 //! let app = App::load(Package::load(&dir)?, &LoadOptions::default())?;
 //! // argv is [app id, manifest args...]; env comes from the manifest, with
 //! // `from` variables read through the closure.
-//! let config = WasiConfig::for_app(&app, &[], |name| std::env::var(name).ok())?;
+//! let config = WasiConfig::for_app(&app, &[], |name| std::env::var_os(name))?;
 //!
 //! // Spawn many processes from it; each ends with an exit event.
 //! let method = app.method("compute")?;

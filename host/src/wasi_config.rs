@@ -100,7 +100,7 @@ impl WasiConfig {
         package_dir: &Path,
         argv0: &str,
         extra_args: &[String],
-        host_env: impl Fn(&str) -> Option<String>,
+        host_env: impl Fn(&str) -> Option<std::ffi::OsString>,
     ) -> Result<WasiConfig> {
         let mut args = Vec::with_capacity(1 + manifest.wasi.args.len() + extra_args.len());
         args.push(argv0.to_string());
@@ -114,8 +114,16 @@ impl WasiConfig {
                 EnvSource::Host {
                     var: from,
                     required,
-                } => match host_env(from) {
-                    Some(value) => env.push((var.name.clone(), value)),
+                } => match host_env(from).map(|value| value.into_string()) {
+                    Some(Ok(value)) => env.push((var.name.clone(), value)),
+                    Some(Err(value)) => {
+                        return Err(Error::package(format!(
+                            "the host variable {from} (for env var {} in {}) is not valid UTF-8 ({}); WASI passes the environment as UTF-8 strings, so set {from} in UTF-8",
+                            var.name,
+                            manifest_path.display(),
+                            value.to_string_lossy()
+                        )));
+                    }
                     None if *required => {
                         return Err(Error::package(format!(
                             "the app requires env var {} from the host variable {from}, which is not set (see `runtime.wasi.env` in {}); set {from} before starting weft",
@@ -165,7 +173,7 @@ impl WasiConfig {
     pub fn for_app(
         app: &crate::app::App,
         extra_args: &[String],
-        host_env: impl Fn(&str) -> Option<String>,
+        host_env: impl Fn(&str) -> Option<std::ffi::OsString>,
     ) -> Result<WasiConfig> {
         let package = app.package();
         WasiConfig::resolve(

@@ -165,7 +165,7 @@ pub(crate) fn weft_runtime(args: Vec<OsString>) -> Result<i32> {
 
 /// Runs one process of `app` and turns its end into output and an exit code.
 fn execute(app: &App, call: Call, argv: &[String], print_ready: bool, json: bool) -> Result<i32> {
-    let config = WasiConfig::for_app(app, argv, |name| std::env::var(name).ok())?;
+    let config = WasiConfig::for_app(app, argv, |name| std::env::var_os(name))?;
     // One process: a single-threaded runtime starts faster than a pool of
     // workers, and blocking host calls still go to Tokio's blocking threads.
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -61,7 +61,7 @@ pub async fn serve(
             app.id()
         ))
     })?;
-    let config = WasiConfig::for_app(&app, &[], |name| std::env::var(name).ok())?;
+    let config = WasiConfig::for_app(&app, &[], |name| std::env::var_os(name))?;
     let listener = TcpListener::bind(options.listen).await.map_err(|err| {
         Error::usage(format!(
             "cannot listen on {}: {err}; choose another address with --listen (127.0.0.1:0 picks a free port)",
