@@ -1,6 +1,6 @@
 //! Execution limits: memory, fuel, timeout, table elements, instances and
-//! host resources, from the manifest and the command line → store limits and an epoch
-//! deadline; and, when a guest stops, which limit stopped it.
+//! WASI resources, from the manifest and the command line → store limits and
+//! an epoch deadline; and, when a guest stops, which limit stopped it.
 //!
 //! A guest whose `memory.grow` is refused usually traps through its own
 //! allocator's abort; the [`Limiter`] records the refusal, so the run is
