@@ -46,6 +46,21 @@ pub struct Limits {
 }
 
 impl Limits {
+    /// The cap on each table's elements: the set one or the default.
+    pub fn table_elements_cap(&self) -> u64 {
+        self.table_elements.unwrap_or(DEFAULT_MAX_TABLE_ELEMENTS)
+    }
+
+    /// The cap on core instances: the set one or the default.
+    pub fn instances_cap(&self) -> u64 {
+        self.instances.unwrap_or(DEFAULT_MAX_INSTANCES as u64)
+    }
+
+    /// The cap on WASI resources held at once: the set one or the default.
+    pub fn resources_cap(&self) -> u64 {
+        self.resources.unwrap_or(DEFAULT_MAX_RESOURCES)
+    }
+
     /// These limits, overridden field by field by `other`'s set fields.
     pub fn overridden_by(&self, other: &Limits) -> Limits {
         Limits {
@@ -141,8 +156,8 @@ impl Limiter {
     pub fn new(limits: &Limits) -> Self {
         Limiter {
             memory: limits.memory,
-            table_elements: Some(limits.table_elements.unwrap_or(DEFAULT_MAX_TABLE_ELEMENTS)),
-            instances: limits.instances.unwrap_or(DEFAULT_MAX_INSTANCES as u64),
+            table_elements: Some(limits.table_elements_cap()),
+            instances: limits.instances_cap(),
             hit: None,
         }
     }

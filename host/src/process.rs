@@ -277,7 +277,7 @@ fn ended(
     let limits = app.limits();
     if let Some(ResourceTableError::Full) = err.downcast_ref::<ResourceTableError>() {
         return ExitEvent::LimitHit(LimitHit::Resources {
-            limit: limits.resources.unwrap_or(limits::DEFAULT_MAX_RESOURCES),
+            limit: limits.resources_cap(),
         });
     }
     if err.downcast_ref::<DeadlineReached>().is_some()
@@ -311,9 +311,7 @@ fn ended(
     let text = format!("{err:#}");
     if text.contains("instance count too high") {
         return ExitEvent::LimitHit(LimitHit::Instances {
-            limit: limits
-                .instances
-                .unwrap_or(limits::DEFAULT_MAX_INSTANCES as u64),
+            limit: limits.instances_cap(),
         });
     }
     ExitEvent::Trapped {

@@ -223,10 +223,7 @@ impl WasiConfig {
         // Sockets: the default address check denies every address, and name
         // lookups stay disabled, until the manifest can carry an allow-list.
         let mut table = ResourceTable::new();
-        let resources = limits
-            .resources
-            .unwrap_or(crate::limits::DEFAULT_MAX_RESOURCES);
-        table.set_max_capacity(usize::try_from(resources).unwrap_or(usize::MAX));
+        table.set_max_capacity(usize::try_from(limits.resources_cap()).unwrap_or(usize::MAX));
         Ok(InstanceState {
             wasi: builder.build(),
             http: WasiHttpCtx::new(),

@@ -3,7 +3,6 @@
 //! racing on one key (threads and processes) all end up with a good entry.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use wasmtime::component::Val;
 use weft::app::{App, LoadOptions};
@@ -12,19 +11,9 @@ use weft::package::Package;
 use weft::process::{Call, ExitEvent, Spawn};
 use weft::wasi_config::WasiConfig;
 
-/// Builds the guests these tests use, once.
+/// The package of one of the guests these tests use (built once).
 fn package(name: &str) -> PathBuf {
-    static BUILT: OnceLock<Vec<xtask::BuiltGuest>> = OnceLock::new();
-    let built = BUILT.get_or_init(|| {
-        let names = ["compute".to_string(), "p1-hello".to_string()];
-        xtask::build_guests(&xtask::workspace_root(), &names).expect("building guests")
-    });
-    built
-        .iter()
-        .find(|g| g.name == name)
-        .expect("guest was built")
-        .package
-        .clone()
+    xtask::test_package(&["compute", "p1-hello"], name)
 }
 
 fn load(name: &str, cache: &Path) -> App {

@@ -12,29 +12,16 @@ const FLOOD: u64 = 256 << 20;
 /// footprint is tens of MiB; buffered output would be hundreds.
 const BOUND_KIB: u64 = 160 << 10;
 
-fn peak_rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-}
-
 #[test]
 fn an_output_flood_arrives_whole_in_bounded_memory() {
-    let built = xtask::build_guests(&xtask::workspace_root(), &["flood".to_string()])
-        .expect("building the flood guest");
+    let built = xtask::test_package(&["flood"], "flood");
     // The package with its manifest that sets no limits (wapp.toml has a
     // timeout for the conformance case).
     let scratch = tempfile::tempdir().unwrap();
     let package = scratch.path().join("flood");
     std::fs::create_dir(&package).unwrap();
-    std::fs::copy(built[0].package.join("app.wasm"), package.join("app.wasm")).unwrap();
-    std::fs::copy(
-        built[0].package.join("no-limits.toml"),
-        package.join("wapp.toml"),
-    )
-    .unwrap();
+    std::fs::copy(built.join("app.wasm"), package.join("app.wasm")).unwrap();
+    std::fs::copy(built.join("no-limits.toml"), package.join("wapp.toml")).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
         .arg("run")
         .arg(&package)
@@ -68,7 +55,7 @@ fn an_output_flood_arrives_whole_in_bounded_memory() {
         // Near the end, while the guest still has output to write (so weft
         // is still running), read weft's peak resident memory.
         if peak.is_none() && received >= FLOOD - (8 << 20) {
-            peak = peak_rss_kib(child.id());
+            peak = xtask::peak_resident_kib(child.id());
         }
     }
     let mut stderr = String::new();

@@ -8,20 +8,9 @@ use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::OnceLock;
 
 fn package(name: &str) -> PathBuf {
-    static BUILT: OnceLock<Vec<xtask::BuiltGuest>> = OnceLock::new();
-    let built = BUILT.get_or_init(|| {
-        let names = ["hello".to_string(), "args-env".to_string()];
-        xtask::build_guests(&xtask::workspace_root(), &names).expect("building guests")
-    });
-    built
-        .iter()
-        .find(|g| g.name == name)
-        .expect("guest was built")
-        .package
-        .clone()
+    xtask::test_package(&["hello", "args-env"], name)
 }
 
 fn weft() -> Command {

@@ -1,8 +1,6 @@
 //! The process API through the library: many processes from one loaded app,
 //! their exit events, killing, and isolation between processes.
 
-use std::sync::OnceLock;
-
 use wasmtime::component::Val;
 use weft::app::{App, LoadOptions};
 use weft::limits::LimitHit;
@@ -10,22 +8,9 @@ use weft::package::Package;
 use weft::process::{Call, ExitEvent, Spawn};
 use weft::wasi_config::WasiConfig;
 
-/// Builds the guests these tests use, once.
+/// The package of one of the guests these tests use (built once).
 fn package(name: &str) -> std::path::PathBuf {
-    static BUILT: OnceLock<Vec<xtask::BuiltGuest>> = OnceLock::new();
-    let built = BUILT.get_or_init(|| {
-        let names: Vec<String> = ["sleep", "compute", "spin", "trap"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        xtask::build_guests(&xtask::workspace_root(), &names).expect("building guests")
-    });
-    built
-        .iter()
-        .find(|g| g.name == name)
-        .expect("guest was built")
-        .package
-        .clone()
+    xtask::test_package(&["sleep", "compute", "spin", "trap"], name)
 }
 
 fn load(name: &str, options: &LoadOptions) -> App {

@@ -8,21 +8,14 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use xtask::http_client;
 
 fn package() -> std::path::PathBuf {
-    static BUILT: OnceLock<std::path::PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let built = xtask::build_guests(&xtask::workspace_root(), &["http-hello".to_string()])
-                .expect("building the http guest");
-            built[0].package.clone()
-        })
-        .clone()
+    xtask::test_package(&["http-hello"], "http-hello")
 }
 
 struct Served {
@@ -70,12 +63,7 @@ fn serve(flags: &[&str]) -> Served {
 impl Served {
     /// Peak resident memory of the weft process, in KiB.
     fn peak_rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmHWM in /proc/PID/status")
+        xtask::peak_resident_kib(self.child.id()).expect("VmHWM in /proc/PID/status")
     }
 
     fn terminate(&self) {

@@ -221,6 +221,33 @@ pub fn store_dir(root: &Path) -> PathBuf {
 
 /// The artifact cache the conformance suite shares between its cases, so
 /// each guest is compiled once per engine configuration, not once per case.
+/// For tests: the package of guest `name`. The first call in a process
+/// builds every guest in `names` (each test file passes the same list), so
+/// a test binary builds its guests once.
+pub fn test_package(names: &[&str], name: &str) -> PathBuf {
+    static BUILT: std::sync::OnceLock<Vec<BuiltGuest>> = std::sync::OnceLock::new();
+    let built = BUILT.get_or_init(|| {
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        build_guests(&workspace_root(), &names).expect("building the test guests")
+    });
+    built
+        .iter()
+        .find(|g| g.name == name)
+        .unwrap_or_else(|| panic!("guest {name} was not in the first call's list of guests"))
+        .package
+        .clone()
+}
+
+/// For tests: the peak resident memory of a live process, in KiB (Linux's
+/// `VmHWM`), or `None` once it has gone.
+pub fn peak_resident_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
 pub fn cache_dir(root: &Path) -> PathBuf {
     root.join("target/weft-guests/cache")
 }
