@@ -70,7 +70,8 @@ pub struct LoadOptions {
     pub progress: bool,
     /// The app runs one process at a time, alone on its thread (`weft run`):
     /// a CPU-bound guest has nobody to yield to, so unless a timeout needs
-    /// the epoch to advance, no epoch thread is started.
+    /// them, the code is compiled without epoch checks and no epoch thread
+    /// is started (see [`engine`]).
     pub one_process: bool,
 }
 
@@ -96,16 +97,23 @@ pub(crate) struct AppInner {
     pub(crate) proxy: Option<ProxyPre<InstanceState>>,
 }
 
-/// An engine for apps with these limits: async, epoch interruption always
-/// (for timeouts and fair sharing of threads), fuel metering when a fuel
-/// limit is set. Unless `ticking` is false, a thread advances the epoch
-/// until the engine is dropped (without it, guests never yield nor time out).
+/// An engine for apps with these limits: async, fuel metering when a fuel
+/// limit is set, and, when `epochs` is true, epoch interruption with a thread
+/// that advances the epoch until the engine is dropped (for timeouts and
+/// fair sharing of threads: without it, guests never yield nor time out).
+///
+/// Without `epochs` the compiled code has no epoch checks at its loop heads
+/// and function entries: Cranelift compiles it in about two thirds of the
+/// time, and it runs without the checks. That is for one process alone on
+/// its thread with no timeout (`weft run`), which has nothing to yield to.
+/// The setting is part of the engine's compatibility hash, so the two kinds
+/// of code have separate cache entries.
 ///
 /// `pooled` sizes the pooling allocator for that many concurrent instances;
 /// `None` allocates each instance on demand.
-pub fn engine(limits: &Limits, pooled: Option<usize>, ticking: bool) -> Result<Engine> {
+pub fn engine(limits: &Limits, pooled: Option<usize>, epochs: bool) -> Result<Engine> {
     let mut config = Config::new();
-    config.epoch_interruption(true);
+    config.epoch_interruption(epochs);
     config.consume_fuel(limits.fuel.is_some());
     if let Some(concurrent) = pooled {
         let concurrent = concurrent.max(1) as u32;
@@ -141,7 +149,7 @@ pub fn engine(limits: &Limits, pooled: Option<usize>, ticking: bool) -> Result<E
     let engine = Engine::new(&config).map_err(|err| {
         Error::internal("cannot create the Wasmtime engine").caused_by_wasmtime(&err)
     })?;
-    if !ticking {
+    if !epochs {
         return Ok(engine);
     }
     let weak = engine.weak();
@@ -162,8 +170,8 @@ impl App {
     /// Compiles, checks and links a package: init up to instantiation.
     pub fn load(package: Package, options: &LoadOptions) -> Result<App> {
         let limits = package.manifest.limits.overridden_by(&options.limits);
-        let ticking = !options.one_process || limits.timeout.is_some();
-        let engine = engine(&limits, options.serve.or(options.pool), ticking)?;
+        let epochs = !options.one_process || limits.timeout.is_some();
+        let engine = engine(&limits, options.serve.or(options.pool), epochs)?;
         let wasm_path = package.wasm_path();
         let kind = loader::kind_of(&package.wasm, &wasm_path)?;
         let manifest = &package.manifest;

@@ -234,7 +234,14 @@ fn processes_racing_on_one_key_all_succeed() {
         );
     }
     only_entry(&cache);
-    assert_eq!(load("compute", &cache).compiled(), Outcome::Hit);
+    // `weft compile` compiles as `weft run` loads (one process, no epochs).
+    let options = LoadOptions {
+        cache: Some(Cache::new(&cache)),
+        one_process: true,
+        ..LoadOptions::default()
+    };
+    let app = App::load(Package::load(&package("compute")).unwrap(), &options).unwrap();
+    assert_eq!(app.compiled(), Outcome::Hit);
 }
 
 #[test]
@@ -275,4 +282,42 @@ fn the_cache_commands() {
     );
     assert!(weft(&["cache".as_ref(), "clean".as_ref()]).starts_with("removed 1 cached artifact "));
     assert!(weft(&["cache".as_ref(), "clean".as_ref()]).starts_with("removed 0 cached artifacts "));
+}
+
+/// `weft compile` fills the entry `weft run` uses: a run after it compiles
+/// nothing. A run with a timeout needs code with epoch checks, which is
+/// another entry.
+#[test]
+fn compile_fills_the_entry_run_uses() {
+    let dir = tempfile::tempdir().unwrap();
+    let weft = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_weft"))
+            .args(args)
+            .arg(package("p1-hello"))
+            .env("WEFT_CACHE_DIR", dir.path())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "weft {args:?}: {output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    assert!(weft(&["compile"]).contains("compiled and cached"));
+    let entry = only_entry(dir.path());
+    let modified = std::fs::metadata(&entry).unwrap().modified().unwrap();
+    assert!(weft(&["run"]).contains("Hello from a preview1 module!"));
+    assert_eq!(
+        only_entry(dir.path()),
+        entry,
+        "the run used the compiled entry"
+    );
+    let unchanged = std::fs::metadata(&entry).unwrap().modified().unwrap();
+    assert_eq!(modified, unchanged, "the run did not rewrite the entry");
+
+    assert!(weft(&["run", "--timeout", "1m"]).contains("Hello from a preview1 module!"));
+    assert_eq!(
+        files(dir.path()).0.len(),
+        2,
+        "a timeout compiles with epoch checks"
+    );
+    assert!(weft(&["check"]).contains("org.weft.guests.p1hello"));
+    assert_eq!(files(dir.path()).0.len(), 2, "check loads as run does");
 }

@@ -14,10 +14,13 @@ pub(crate) fn compile(args: CompileArgs) -> Result<i32> {
     for app in &args.apps {
         let dir = super::resolve_app(app, &args.store)?;
         let package = Package::load(&dir)?;
-        // A `wasi:http/proxy` component is checked as `weft serve` loads it.
+        // A `wasi:http/proxy` component is loaded as `weft serve` loads it,
+        // anything else as `weft run` does (so the cache entry is the one
+        // they use).
         let serve = crate::loader::exports_http_handler(&package.wasm);
         let options = LoadOptions {
             serve: serve.then_some(1),
+            one_process: !serve,
             cache: Some(cache.clone()),
             progress: super::show_progress(),
             ..LoadOptions::default()
