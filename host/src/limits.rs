@@ -24,8 +24,9 @@ pub const DEFAULT_MAX_INSTANCES: usize = 1_000;
 /// the largest guests here (Python, JavaScript) use tens of thousands.
 pub const DEFAULT_MAX_TABLE_ELEMENTS: u64 = 1_000_000;
 
-/// Default cap on the WASI resources (streams, pollables, descriptors,
-/// fields, requests…) one instance holds at once: each is host memory.
+/// Default cap on the resources one instance holds at once, applied to the
+/// WASI resources (streams, pollables, descriptors, fields, requests…) and,
+/// separately, to the component handles: each is host memory.
 pub const DEFAULT_MAX_RESOURCES: u64 = 100_000;
 
 /// The limits for one process. `None` means no limit.
@@ -41,7 +42,7 @@ pub struct Limits {
     pub table_elements: Option<u64>,
     /// Core instances in the store.
     pub instances: Option<u64>,
-    /// WASI resources held at once.
+    /// Resources held at once (WASI resources; component handles).
     pub resources: Option<u64>,
 }
 
@@ -56,7 +57,7 @@ impl Limits {
         self.instances.unwrap_or(DEFAULT_MAX_INSTANCES as u64)
     }
 
-    /// The cap on WASI resources held at once: the set one or the default.
+    /// The cap on resources held at once: the set one or the default.
     pub fn resources_cap(&self) -> u64 {
         self.resources.unwrap_or(DEFAULT_MAX_RESOURCES)
     }
@@ -120,7 +121,7 @@ impl fmt::Display for LimitHit {
             LimitHit::Instances { limit } => write!(f, "instance limit of {limit} hit")?,
             LimitHit::Resources { limit } => write!(
                 f,
-                "resource limit of {limit} hit (it held that many streams, pollables, descriptors or other WASI resources at once)"
+                "resource limit of {limit} hit (it held that many resources at once: WASI streams, pollables or descriptors, or handles to resources of its own)"
             )?,
         }
         write!(
@@ -217,15 +218,20 @@ impl ResourceLimiter for Limiter {
     }
 }
 
-/// Applies fuel and the deadline to a store whose data holds a [`Limiter`].
+/// Applies fuel, the deadline and the cap on component handles to a store
+/// whose data holds a [`Limiter`].
 ///
 /// Every epoch tick the guest yields its thread (so CPU-bound processes share
-/// threads fairly), and once the deadline has passed it is stopped.
+/// threads fairly), and once the deadline has passed it is stopped. The
+/// `resources` cap bounds both tables a guest fills with host memory: the
+/// WASI resource table (set where it is made) and the component's handle
+/// tables, which `resource.new` fills without host code in the loop.
 pub(crate) fn apply<T: 'static>(
     store: &mut Store<T>,
     limits: &Limits,
     started: Instant,
 ) -> wasmtime::Result<()> {
+    store.set_max_component_handles(usize::try_from(limits.resources_cap()).unwrap_or(usize::MAX));
     if let Some(fuel) = limits.fuel {
         store.set_fuel(fuel)?;
     }

@@ -314,8 +314,14 @@ fn ended(
             limit: limits.instances_cap(),
         });
     }
+    if text.contains("store handle limit exceeded") {
+        return ExitEvent::LimitHit(LimitHit::Resources {
+            limit: limits.resources_cap(),
+        });
+    }
+    // A host error under the backtrace's context: say what the host said.
     ExitEvent::Trapped {
-        message: err.to_string(),
+        message: err.root_cause().to_string(),
         backtrace,
     }
 }

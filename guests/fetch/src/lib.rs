@@ -1,7 +1,9 @@
 //! Fetches the URL in its first argument with `wasi:http/outgoing-handler`
 //! and prints the status and body, or the error code it got. With
 //! `--follow URL`, it follows redirects itself (the host never does), each
-//! hop a new request that weft checks against `allowed_hosts` again.
+//! hop a new request that weft checks against `allowed_hosts` again. With
+//! `--header-flood`, it appends 1 KiB headers to one `fields` until the host
+//! refuses, and prints how many went in.
 wit_bindgen::generate!({ path: "../../wit", world: "weft:app/http-client", generate_all });
 
 use wasi::http::outgoing_handler;
@@ -13,10 +15,11 @@ impl exports::wasi::cli::run::Guest for App {
     fn run() -> Result<(), ()> {
         let args: Vec<String> = std::env::args().skip(1).collect();
         let (follow, mut url) = match args.as_slice() {
+            [flag] if flag == "--header-flood" => return header_flood(),
             [flag, url] if flag == "--follow" => (true, url.clone()),
             [url] => (false, url.clone()),
             _ => {
-                eprintln!("usage: fetch [--follow] URL");
+                eprintln!("usage: fetch [--follow] URL, or fetch --header-flood");
                 return Err(());
             }
         };
@@ -44,6 +47,19 @@ impl exports::wasi::cli::run::Guest for App {
         println!("error: too many redirects");
         Err(())
     }
+}
+
+/// One `fields` resource, grown without end: each header is host memory.
+fn header_flood() -> Result<(), ()> {
+    let fields = Fields::new();
+    let value = vec![b'x'; 1024];
+    for n in 0.. {
+        if let Err(err) = fields.append(&format!("x-flood-{n}"), &value) {
+            println!("refused after {n} headers: {err:?}");
+            return Err(());
+        }
+    }
+    Ok(())
 }
 
 struct Response {

@@ -151,7 +151,7 @@ pub(crate) struct LimitArgs {
     /// Cap on core instances (overrides [runtime.limits] instances).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub instances: Option<u64>,
-    /// Cap on WASI resources held at once (overrides [runtime.limits] resources).
+    /// Cap on resources held at once: WASI resources and component handles (overrides [runtime.limits] resources).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub resources: Option<u64>,
 }
