@@ -49,24 +49,26 @@ impl Tokens for App {
 impl exports::wasi::cli::run::Guest for App {
     fn run() -> Result<(), ()> {
         let args: Vec<String> = std::env::args().skip(1).collect();
-        let own = args.first().is_some_and(|a| a == "own");
         let count: Option<usize> = args.last().and_then(|n| n.parse().ok());
-        let more = |held: usize| count.is_none_or(|count| held < count);
-        if own {
-            let mut held = Vec::new();
-            while more(held.len()) {
-                held.push(Token::new(OwnToken { _n: held.len() as u32 }));
-            }
-            println!("held {} handles of its own resource", held.len());
+        if args.first().is_some_and(|a| a == "own") {
+            let held = hold(count, |n| Token::new(OwnToken { _n: n as u32 }));
+            println!("held {held} handles of its own resource");
         } else {
-            let mut held = Vec::new();
-            while more(held.len()) {
-                held.push(subscribe_duration(60_000_000_000));
-            }
-            println!("held {} pollables", held.len());
+            let held = hold(count, |_| subscribe_duration(60_000_000_000));
+            println!("held {held} pollables");
         }
         Ok(())
     }
+}
+
+/// Makes and keeps resources until `count` of them are held (without end
+/// when there is no count), then drops them and says how many there were.
+fn hold<T>(count: Option<usize>, mut make: impl FnMut(usize) -> T) -> usize {
+    let mut held = Vec::new();
+    while count.is_none_or(|count| held.len() < count) {
+        held.push(make(held.len()));
+    }
+    held.len()
 }
 
 export!(App);
