@@ -64,14 +64,17 @@ fn precompile(guests: &[xtask::BuiltGuest]) {
     let started = Instant::now();
     let cache = xtask::cache_dir(&xtask::workspace_root());
     for guest in guests {
-        let _ = Command::new(env!("CARGO_BIN_EXE_weft"))
-            .arg("compile")
-            .arg("--cache-dir")
-            .arg(&cache)
-            .arg(&guest.package)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        let _ = Command::new(xtask::shipped_binary(
+            env!("CARGO_BIN_EXE_weft-compiler"),
+            "weft",
+        ))
+        .arg("compile")
+        .arg("--cache-dir")
+        .arg(&cache)
+        .arg(&guest.package)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
     }
     eprintln!(
         "conformance: {} guests compiled into {} in {:.1} s",
@@ -227,12 +230,18 @@ fn run_case(package: &Path, case: &Case, ports: &Ports) -> Result<(), Failed> {
 
     let mut command = match &case.weft_runtime {
         Some(args) => {
-            let mut command = Command::new(env!("CARGO_BIN_EXE_weft-runtime"));
+            let mut command = Command::new(xtask::shipped_binary(
+                env!("CARGO_BIN_EXE_weft-compiler"),
+                "weft-runtime",
+            ));
             command.args(args);
             command
         }
         None => {
-            let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
+            let mut command = Command::new(xtask::shipped_binary(
+                env!("CARGO_BIN_EXE_weft-compiler"),
+                "weft",
+            ));
             command.arg(&case.subcommand).args(&case.flags);
             if case.subcommand == "serve" {
                 command.args(["--listen", "127.0.0.1:0"]);

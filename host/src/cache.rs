@@ -3,15 +3,23 @@
 //!
 //! An entry's key is the sha256 of three things: the wasm's sha256 (the one
 //! [`crate::package`] has already verified against the manifest, so nothing
-//! is hashed twice), Wasmtime's compatibility hash for the engine's
-//! configuration, and weft's version. Another weft, another Wasmtime or
-//! another engine setting (fuel on or off, say) therefore looks for another
-//! file and can never load a stale artifact. Core modules are cached as the
+//! is hashed twice), the engine's settings that change compiled code
+//! ([`crate::app::EngineSettings::code_key`]), and weft's version (which
+//! pins Wasmtime's). Another weft, another Wasmtime or another engine setting
+//! (fuel on or off, say) therefore looks for another file. Wasmtime also
+//! checks each artifact against the engine as it loads it (its version,
+//! target, CPU features and settings), and an entry it refuses is treated
+//! like a corrupt one: discarded and rebuilt. Core modules are cached as the
 //! component weft adapts them into, under a key that says so.
 //!
-//! An entry is the artifact, then its sha256, then `MAGIC`. Loading reads the
-//! whole file and checks that digest before Wasmtime sees a byte, so a
+//! An entry is the artifact, then its CRC-32, then `MAGIC`. Loading reads the
+//! whole file and checks that checksum before Wasmtime sees a byte, so a
 //! truncated or corrupted file is discarded and rebuilt, never trusted. The
+//! checksum is against accidents (a crash mid-write, a bad disk), which a
+//! CRC-32 catches (any burst of up to 32 bits, and all but one in 2^32 of
+//! other damage); it is not against an attacker, who could rewrite the
+//! checksum as easily as the artifact, and whom the directory's mode keeps
+//! out. It replaced a sha256, which cost a warm start about 0.2 ms. The
 //! artifact comes first so that Wasmtime can map the file itself (on Linux,
 //! through the descriptor that was checked): its code is then shared with the
 //! page cache instead of being read and copied twice. Entries are written to
@@ -23,7 +31,6 @@
 //! `~/.cache/weft`, created with mode 0700: an artifact is native code that
 //! weft maps executable, so only its owner may write there.
 
-use std::hash::Hasher;
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,9 +43,9 @@ use crate::manifest::hex;
 use crate::{Error, Result};
 
 /// The last bytes of every entry; bump the digit when the layout changes.
-const MAGIC: &[u8; 8] = b"WEFTC02\n";
-/// The sha256 and the magic after the artifact.
-const TRAILER_LEN: u64 = 32 + MAGIC.len() as u64;
+const MAGIC: &[u8; 8] = b"WEFTC03\n";
+/// The CRC-32 (little-endian) and the magic after the artifact.
+const TRAILER_LEN: u64 = 4 + MAGIC.len() as u64;
 /// The file name suffix of entries; `weft cache clean` removes only these
 /// (and stray temporary files), never anything else in the directory.
 const SUFFIX: &str = ".cwasm";
@@ -88,15 +95,16 @@ impl Cache {
         &self.dir
     }
 
-    /// The file that holds the artifact for this wasm on this engine.
-    pub fn entry_path(&self, engine: &Engine, wasm_sha256: &[u8; 32], source: Source) -> PathBuf {
-        self.entry_path_for(env!("CARGO_PKG_VERSION"), engine, wasm_sha256, source)
+    /// The file that holds the artifact for this wasm on an engine with this
+    /// [`code_key`](crate::app::EngineSettings::code_key).
+    pub fn entry_path(&self, engine_key: &str, wasm_sha256: &[u8; 32], source: Source) -> PathBuf {
+        self.entry_path_for(env!("CARGO_PKG_VERSION"), engine_key, wasm_sha256, source)
     }
 
     fn entry_path_for(
         &self,
         weft_version: &str,
-        engine: &Engine,
+        engine_key: &str,
         wasm_sha256: &[u8; 32],
         source: Source,
     ) -> PathBuf {
@@ -108,9 +116,7 @@ impl Cache {
             Source::AdaptedCoreModule => b"\0core-module+preview1-command-adapter\0".as_slice(),
         });
         key.update(wasm_sha256);
-        let mut engine_hash = DigestHasher(Sha256::new());
-        std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut engine_hash);
-        key.update(engine_hash.0.finalize());
+        key.update(engine_key.as_bytes());
         self.dir.join(format!("{}{SUFFIX}", hex(&key.finalize())))
     }
 
@@ -123,11 +129,12 @@ impl Cache {
     pub fn load_or_compile(
         &self,
         engine: &Engine,
+        engine_key: &str,
         wasm_sha256: &[u8; 32],
         source: Source,
         compile: impl FnOnce() -> Result<Component>,
     ) -> Result<(Component, Outcome)> {
-        let path = self.entry_path(engine, wasm_sha256, source);
+        let path = self.entry_path(engine_key, wasm_sha256, source);
         let mut replacing = false;
         match read_entry(engine, &path) {
             Ok(Some(component)) => return Ok((component, Outcome::Hit)),
@@ -169,9 +176,9 @@ impl Cache {
         let result = (|| {
             let mut file = std::fs::File::create(&temp)?;
             file.write_all(&artifact)?;
-            file.write_all(&Sha256::digest(&artifact))?;
+            file.write_all(&crc32fast::hash(&artifact).to_le_bytes())?;
             file.write_all(MAGIC)?;
-            // No fsync: an entry cut short by a crash fails its digest check
+            // No fsync: an entry cut short by a crash fails its checksum
             // on the next load and is rebuilt, so durability buys nothing.
             std::fs::rename(&temp, path)
         })();
@@ -240,24 +247,35 @@ fn read_entry(engine: &Engine, path: &Path) -> std::result::Result<Option<Compon
     let Some(artifact_len) = len.checked_sub(TRAILER_LEN) else {
         return Err("it is not a weft cache entry, or it is truncated".into());
     };
-    // The digest of the artifact, streamed: the bytes are not kept.
-    let mut hasher = Sha256::new();
-    let copied =
-        std::io::copy(&mut (&mut file).take(artifact_len), &mut hasher).map_err(unreadable)?;
+    // The checksum of the artifact, streamed: the bytes are not kept.
+    let mut hasher = crc32fast::Hasher::new();
+    let mut buffer = vec![0u8; 64 << 10];
+    let mut left = artifact_len;
+    while left > 0 {
+        let want = buffer
+            .len()
+            .min(usize::try_from(left).unwrap_or(usize::MAX));
+        let read = file.read(&mut buffer[..want]).map_err(unreadable)?;
+        if read == 0 {
+            return Err("it is not a weft cache entry, or it is truncated".into());
+        }
+        hasher.update(&buffer[..read]);
+        left -= read as u64;
+    }
     let mut trailer = [0u8; TRAILER_LEN as usize];
     file.read_exact(&mut trailer).map_err(unreadable)?;
-    let (digest, magic) = trailer.split_at(32);
-    if copied != artifact_len || magic != MAGIC {
+    let (checksum, magic) = trailer.split_at(4);
+    if magic != MAGIC {
         return Err("it is not a weft cache entry, or it is truncated".into());
     }
-    if hasher.finalize().as_slice() != digest {
+    if hasher.finalize().to_le_bytes() != checksum {
         return Err(
-            "its contents do not match their recorded sha256 (truncated or corrupted)".into(),
+            "its contents do not match their recorded CRC-32 (truncated or corrupted)".into(),
         );
     }
     // SAFETY: deserializing trusts that the bytes came from `serialize` on a
     // compatible engine, and that they do not change while they are in use.
-    // They did: the digest above proves the file is the one weft wrote (in a
+    // They did: the checksum above shows the file is the one weft wrote (in a
     // directory only its owner can write), and the key it is stored under
     // includes the engine's compatibility hash. Writers never modify an entry
     // in place (they rename a new file over it), and on Linux Wasmtime maps
@@ -275,7 +293,7 @@ fn read_entry(engine: &Engine, path: &Path) -> std::result::Result<Option<Compon
     let mut bytes = Vec::with_capacity(len as usize);
     file.rewind().map_err(unreadable)?;
     file.read_to_end(&mut bytes).map_err(unreadable)?;
-    if Sha256::digest(&bytes[..artifact_len as usize]).as_slice() != digest {
+    if crc32fast::hash(&bytes[..artifact_len as usize]).to_le_bytes() != checksum {
         return Err("it changed while it was being read".into());
     }
     match unsafe { Component::deserialize(engine, &bytes[..artifact_len as usize]) } {
@@ -296,20 +314,6 @@ fn nanos_now() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos())
-}
-
-/// Feeds `Hash` output into a sha256, so a key is stable across runs and
-/// Rust versions (unlike `DefaultHasher`).
-struct DigestHasher(Sha256);
-
-impl Hasher for DigestHasher {
-    fn finish(&self) -> u64 {
-        unreachable!("only the digest is read")
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
-    }
 }
 
 #[cfg(test)]
@@ -348,23 +352,30 @@ mod tests {
     #[test]
     fn every_part_of_the_key_changes_the_entry() {
         let cache = Cache::new("/c");
-        let plain = Engine::default();
-        let mut config = wasmtime::Config::new();
-        config.consume_fuel(true);
-        let fuel = Engine::new(&config).unwrap();
+        let limits = crate::limits::Limits::default();
+        let plain = &crate::app::EngineSettings::new(&limits, None, false).code_key();
+        let fueled = crate::limits::Limits {
+            fuel: Some(1),
+            ..Default::default()
+        };
+        let fuel = &crate::app::EngineSettings::new(&fueled, None, false).code_key();
+        let epochs = &crate::app::EngineSettings::new(&limits, None, true).code_key();
+        let big_pool = &crate::app::EngineSettings::new(&limits, Some(2000), true).code_key();
         let wasm = [7u8; 32];
-        let base = cache.entry_path_for("1.0.0", &plain, &wasm, Source::Component);
+        let base = cache.entry_path_for("1.0.0", plain, &wasm, Source::Component);
         assert_eq!(
             base,
-            cache.entry_path_for("1.0.0", &plain, &wasm, Source::Component),
+            cache.entry_path_for("1.0.0", plain, &wasm, Source::Component),
             "the key is stable"
         );
         assert!(base.to_string_lossy().ends_with(SUFFIX));
         let others = [
-            cache.entry_path_for("1.0.1", &plain, &wasm, Source::Component),
-            cache.entry_path_for("1.0.0", &fuel, &wasm, Source::Component),
-            cache.entry_path_for("1.0.0", &plain, &[8u8; 32], Source::Component),
-            cache.entry_path_for("1.0.0", &plain, &wasm, Source::AdaptedCoreModule),
+            cache.entry_path_for("1.0.1", plain, &wasm, Source::Component),
+            cache.entry_path_for("1.0.0", fuel, &wasm, Source::Component),
+            cache.entry_path_for("1.0.0", epochs, &wasm, Source::Component),
+            cache.entry_path_for("1.0.0", big_pool, &wasm, Source::Component),
+            cache.entry_path_for("1.0.0", plain, &[8u8; 32], Source::Component),
+            cache.entry_path_for("1.0.0", plain, &wasm, Source::AdaptedCoreModule),
         ];
         for (i, other) in others.iter().enumerate() {
             assert_ne!(&base, other, "variation {i} must change the key");

@@ -22,6 +22,10 @@ pub enum ErrorKind {
     Limit(crate::limits::LimitHit),
     /// Something failed inside weft or on the host (I/O, Wasmtime internals).
     Internal,
+    /// The app must be compiled, and this build of weft has no compiler (the
+    /// `compiler` feature is off): the `weft` binary hands the command over
+    /// to `weft-compiler` when it sees this.
+    CompilerNeeded,
 }
 
 /// An error with a kind, a one-sentence message and the causes behind it.
@@ -53,6 +57,17 @@ impl Error {
 
     pub fn internal(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Internal, message)
+    }
+
+    /// `path` has to be compiled by a weft with the `compiler` feature.
+    pub fn compiler_needed(path: &std::path::Path) -> Self {
+        Error::new(
+            ErrorKind::CompilerNeeded,
+            format!(
+                "{} has to be compiled, and this weft has no compiler",
+                path.display()
+            ),
+        )
     }
 
     /// Adds the chain of an underlying error as causes (never its backtrace).

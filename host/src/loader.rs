@@ -9,13 +9,16 @@
 //! `weft:preview1/exit` interface, which the host implements by ending the
 //! instance with exactly that status.
 
+#[cfg(feature = "compiler")]
 use std::borrow::Cow;
 use std::path::Path;
 
+#[cfg(feature = "compiler")]
 use wasm_encoder::reencode::{self, Reencode, RoundtripReencoder};
 use wasmparser::{Parser, Payload};
 use wasmtime::Engine;
 use wasmtime::component::Component;
+#[cfg(feature = "compiler")]
 use wit_component::{ComponentEncoder, StringEncoding};
 
 use crate::{Error, Result};
@@ -30,6 +33,7 @@ pub enum WasmKind {
 /// The interface that adapted core modules import for `proc_exit`.
 pub const PREVIEW1_EXIT_INTERFACE: &str = "weft:preview1/exit@0.1.0";
 
+#[cfg(feature = "compiler")]
 const PREVIEW1_EXIT_WIT: &str = r#"
 package weft:preview1@0.1.0;
 
@@ -99,6 +103,7 @@ pub fn exports_http_handler(bytes: &[u8]) -> bool {
 
 /// Turns a preview1 core module into a command component. The module must
 /// export a function `_start`.
+#[cfg(feature = "compiler")]
 pub fn adapt_core_module(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
     let invalid = |err: &dyn std::fmt::Display| {
         Error::package(format!(
@@ -198,6 +203,7 @@ pub fn adapt_core_module(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
 
 /// Re-encodes a core module with `wasi_snapshot_preview1.proc_exit` imported
 /// from [`PREVIEW1_EXIT_INTERFACE`] instead.
+#[cfg(feature = "compiler")]
 fn route_proc_exit(bytes: &[u8]) -> std::result::Result<Vec<u8>, reencode::Error> {
     struct Router;
     impl Reencode for Router {
@@ -247,11 +253,13 @@ fn route_proc_exit(bytes: &[u8]) -> std::result::Result<Vec<u8>, reencode::Error
 }
 
 /// Components at least this big show their compile's progress on a terminal.
+#[cfg(feature = "compiler")]
 const PROGRESS_THRESHOLD: usize = 2 << 20;
 
 /// Compiles a component (Cranelift), with errors that name the file. With
 /// `progress`, a big component's compile shows a ticking line on stderr,
 /// erased when it is done.
+#[cfg(feature = "compiler")]
 pub fn compile(engine: &Engine, bytes: &[u8], path: &Path, progress: bool) -> Result<Component> {
     let _ticker =
         (progress && bytes.len() >= PROGRESS_THRESHOLD).then(|| Ticker::start(path, bytes.len()));
@@ -265,11 +273,13 @@ pub fn compile(engine: &Engine, bytes: &[u8], path: &Path, progress: bool) -> Re
 }
 
 /// The progress line of a long compile; stops and erases itself when dropped.
+#[cfg(feature = "compiler")]
 struct Ticker {
     stop: Option<std::sync::mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+#[cfg(feature = "compiler")]
 impl Ticker {
     fn start(path: &Path, size: usize) -> Ticker {
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
@@ -293,6 +303,7 @@ impl Ticker {
     }
 }
 
+#[cfg(feature = "compiler")]
 impl Drop for Ticker {
     fn drop(&mut self) {
         drop(self.stop.take());
@@ -300,4 +311,17 @@ impl Drop for Ticker {
             let _ = thread.join();
         }
     }
+}
+
+/// Without the compiler, adapting (which only precedes compiling) is for
+/// `weft-compiler` to do.
+#[cfg(not(feature = "compiler"))]
+pub fn adapt_core_module(_bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
+    Err(Error::compiler_needed(path))
+}
+
+/// Without the compiler, every compile is for `weft-compiler` to do.
+#[cfg(not(feature = "compiler"))]
+pub fn compile(_engine: &Engine, _bytes: &[u8], path: &Path, _progress: bool) -> Result<Component> {
+    Err(Error::compiler_needed(path))
 }

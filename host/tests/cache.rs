@@ -112,7 +112,7 @@ fn another_engine_configuration_uses_another_entry() {
 #[test]
 fn a_new_wasm_hash_is_a_new_key() {
     let cache = Cache::new("/unused");
-    let engine = wasmtime::Engine::default();
+    let engine = weft::app::EngineSettings::new(&Default::default(), None, false).code_key();
     let a = cache.entry_path(&engine, &[1; 32], Source::Component);
     let b = cache.entry_path(&engine, &[2; 32], Source::Component);
     assert_ne!(a, b);
@@ -121,17 +121,17 @@ fn a_new_wasm_hash_is_a_new_key() {
 #[test]
 fn corrupt_entries_are_discarded_and_rebuilt() {
     type Damage = fn(&mut Vec<u8>);
-    // An entry is the artifact, its sha256 (32 bytes), then an 8-byte magic.
+    // An entry is the artifact, its CRC-32 (4 bytes), then an 8-byte magic.
     let damages: [(&str, Damage); 8] = [
         ("truncated to half", |b| b.truncate(b.len() / 2)),
-        ("shorter than the digest and magic", |b| b.truncate(20)),
+        ("shorter than the checksum and magic", |b| b.truncate(10)),
         ("emptied", |b| b.clear()),
         ("a flipped byte in the artifact", |b| {
             let middle = b.len() / 2;
             b[middle] ^= 0x40;
         }),
-        ("a flipped byte in the recorded digest", |b| {
-            let at = b.len() - 8 - 10;
+        ("a flipped byte in the recorded checksum", |b| {
+            let at = b.len() - 8 - 2;
             b[at] ^= 0x01;
         }),
         ("another file format", |b| {
@@ -209,15 +209,18 @@ fn processes_racing_on_one_key_all_succeed() {
     let cache = dir.path().join("cache");
     let children: Vec<_> = (0..4)
         .map(|_| {
-            std::process::Command::new(env!("CARGO_BIN_EXE_weft"))
-                .arg("compile")
-                .arg("--cache-dir")
-                .arg(&cache)
-                .arg(package("compute"))
-                .stdout(std::process::Stdio::piped())
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
+            std::process::Command::new(xtask::shipped_binary(
+                env!("CARGO_BIN_EXE_weft-compiler"),
+                "weft",
+            ))
+            .arg("compile")
+            .arg("--cache-dir")
+            .arg(&cache)
+            .arg(package("compute"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
         })
         .collect();
     for child in children {
@@ -265,11 +268,14 @@ fn clean_removes_entries_and_nothing_else() {
 fn the_cache_commands() {
     let dir = tempfile::tempdir().unwrap();
     let weft = |args: &[&std::ffi::OsStr]| {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_weft"))
-            .args(args)
-            .env("WEFT_CACHE_DIR", dir.path())
-            .output()
-            .unwrap();
+        let output = std::process::Command::new(xtask::shipped_binary(
+            env!("CARGO_BIN_EXE_weft-compiler"),
+            "weft",
+        ))
+        .args(args)
+        .env("WEFT_CACHE_DIR", dir.path())
+        .output()
+        .unwrap();
         assert!(output.status.success(), "weft {args:?}: {output:?}");
         String::from_utf8(output.stdout).unwrap()
     };
@@ -291,12 +297,15 @@ fn the_cache_commands() {
 fn compile_fills_the_entry_run_uses() {
     let dir = tempfile::tempdir().unwrap();
     let weft = |args: &[&str]| {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_weft"))
-            .args(args)
-            .arg(package("p1-hello"))
-            .env("WEFT_CACHE_DIR", dir.path())
-            .output()
-            .unwrap();
+        let output = std::process::Command::new(xtask::shipped_binary(
+            env!("CARGO_BIN_EXE_weft-compiler"),
+            "weft",
+        ))
+        .args(args)
+        .arg(package("p1-hello"))
+        .env("WEFT_CACHE_DIR", dir.path())
+        .output()
+        .unwrap();
         assert!(output.status.success(), "weft {args:?}: {output:?}");
         String::from_utf8(output.stdout).unwrap()
     };

@@ -22,16 +22,19 @@ fn an_output_flood_arrives_whole_in_bounded_memory() {
     std::fs::create_dir(&package).unwrap();
     std::fs::copy(built.join("app.wasm"), package.join("app.wasm")).unwrap();
     std::fs::copy(built.join("no-limits.toml"), package.join("wapp.toml")).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
-        .arg("run")
-        .arg(&package)
-        .arg(FLOOD.to_string())
-        .env("WEFT_CACHE_DIR", xtask::cache_dir(&xtask::workspace_root()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting weft run");
+    let mut child = Command::new(xtask::shipped_binary(
+        env!("CARGO_BIN_EXE_weft-compiler"),
+        "weft",
+    ))
+    .arg("run")
+    .arg(&package)
+    .arg(FLOOD.to_string())
+    .env("WEFT_CACHE_DIR", xtask::cache_dir(&xtask::workspace_root()))
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("starting weft run");
     let mut stdout = child.stdout.take().unwrap();
     let line = b"flood flood flood flood flood flood flood flood flood flood flood flood\n";
     let mut received: u64 = 0;

@@ -14,7 +14,10 @@ fn package(name: &str) -> PathBuf {
 }
 
 fn weft() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
+    let mut command = Command::new(xtask::shipped_binary(
+        env!("CARGO_BIN_EXE_weft-compiler"),
+        "weft",
+    ));
     command
         .env_clear()
         .env("WEFT_CACHE_DIR", xtask::cache_dir(&xtask::workspace_root()));

@@ -25,16 +25,19 @@ struct Served {
 }
 
 fn serve(flags: &[&str]) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
-        .arg("serve")
-        .args(["--listen", "127.0.0.1:0"])
-        .args(flags)
-        .arg(package())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting weft serve");
+    let mut child = Command::new(xtask::shipped_binary(
+        env!("CARGO_BIN_EXE_weft-compiler"),
+        "weft",
+    ))
+    .arg("serve")
+    .args(["--listen", "127.0.0.1:0"])
+    .args(flags)
+    .arg(package())
+    .stdin(Stdio::null())
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("starting weft serve");
     let stderr = child.stderr.take().unwrap();
     let text = Arc::new(Mutex::new(String::new()));
     let (tx, rx) = std::sync::mpsc::channel();

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 
 pub fn run(root: &Path, only: &[String]) -> Result<()> {
     let built = crate::build_guests(root, only)?;
@@ -64,23 +64,8 @@ fn timed(weft: &Path, subcommand: &str, cache: &Path, package: &Path) -> Result<
     Ok(status.success().then(|| started.elapsed()))
 }
 
-/// Builds `target/release/weft` and returns its path.
+/// Builds `target/release/weft` (and the `weft-compiler` it hands
+/// compiling to) and returns its path.
 pub fn build_release_weft(root: &Path) -> Result<std::path::PathBuf> {
-    let status = crate::cargo()
-        .current_dir(root)
-        .args([
-            "build",
-            "--release",
-            "--quiet",
-            "--package",
-            "weft",
-            "--bin",
-            "weft",
-        ])
-        .status()
-        .context("building weft")?;
-    if !status.success() {
-        bail!("building weft in release mode failed");
-    }
-    Ok(root.join("target/release/weft"))
+    crate::build_weft(root, true)
 }

@@ -206,6 +206,77 @@ pub fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
+/// Builds weft as it ships, in `target/debug` or `target/release`: first
+/// `weft-compiler` (package `weft`, with the compiler), then `weft` and
+/// `weft-runtime` (package `weft-cli`, without it). They are separate cargo
+/// invocations because one invocation unifies the host crate's features and
+/// would link the compiler into `weft` too. Returns the path of `weft`.
+pub fn build_weft(root: &Path, release: bool) -> anyhow::Result<PathBuf> {
+    let profile = if release { "release" } else { "debug" };
+    for (package, bin) in [("weft", Some("weft-compiler")), ("weft-cli", None)] {
+        let mut command = cargo();
+        command
+            .current_dir(root)
+            .args(["build", "--quiet", "--package", package]);
+        if release {
+            command.arg("--release");
+        }
+        if let Some(bin) = bin {
+            command.args(["--bin", bin]);
+        }
+        let status = command
+            .status()
+            .with_context(|| format!("building {package}"))?;
+        if !status.success() {
+            anyhow::bail!("building {package} ({profile}) failed");
+        }
+    }
+    Ok(root.join("target").join(profile).join("weft"))
+}
+
+/// The shipped `weft` or `weft-runtime` (`name`) that the tests run: built
+/// by [`build_weft`] (`cargo xtask test` does that first) into the directory
+/// of `compiler`, the `weft-compiler` cargo built for the tests. Cargo cannot
+/// build it for them (see [`build_weft`]), so this refuses, with the command
+/// to run, a binary that is missing or older than the sources.
+pub fn shipped_binary(compiler: &str, name: &str) -> PathBuf {
+    let path = Path::new(compiler).with_file_name(name);
+    let built = std::fs::metadata(&path)
+        .and_then(|meta| meta.modified())
+        .unwrap_or_else(|err| {
+            panic!(
+                "{} is missing ({err}): the tests run weft as it ships; build it with `cargo build -p weft-cli`, or run the tests with `cargo xtask test`",
+                path.display()
+            )
+        });
+    let root = workspace_root();
+    let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
+    let mut dirs = vec![root.join("host/src"), root.join("cli/src")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                dirs.push(path);
+            } else if let Ok(modified) = meta.modified()
+                && newest.as_ref().is_none_or(|(time, _)| modified > *time)
+            {
+                newest = Some((modified, path));
+            }
+        }
+    }
+    if let Some((modified, source)) = newest
+        && modified > built
+    {
+        panic!(
+            "{} is older than {}: rebuild it with `cargo build -p weft-cli`, or run the tests with `cargo xtask test`",
+            path.display(),
+            source.display()
+        );
+    }
+    path
+}
+
 /// The workspace root (the folder that holds `guests/` and `host/`).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -42,7 +42,7 @@ pub fn code_for(kind: ErrorKind) -> i32 {
         ErrorKind::Capability => ExitCodes::CAPABILITY,
         ErrorKind::NotReady => ExitCodes::NOT_READY,
         ErrorKind::Trap => ExitCodes::TRAP,
-        ErrorKind::Internal => ExitCodes::INTERNAL,
+        ErrorKind::Internal | ErrorKind::CompilerNeeded => ExitCodes::INTERNAL,
         ErrorKind::Limit(hit) => match hit {
             LimitHit::Memory { .. } => ExitCodes::MEMORY_LIMIT,
             LimitHit::Fuel { .. } => ExitCodes::FUEL_LIMIT,

@@ -12,6 +12,8 @@ macro_rules! out {
 mod cache;
 mod check;
 mod exit;
+#[cfg(not(feature = "compiler"))]
+mod handoff;
 mod hash;
 mod run;
 mod serve;
@@ -224,9 +226,9 @@ pub(crate) struct HashArgs {
 }
 
 /// Runs `weft` with its argv; returns the process exit code.
-pub fn main(args: Vec<OsString>) -> i32 {
+pub fn weft_main(args: Vec<OsString>) -> i32 {
     init_logging();
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(err) => return clap_exit(err),
     };
@@ -238,19 +240,27 @@ pub fn main(args: Vec<OsString>) -> i32 {
         Command::Compile(args) => cache::compile(args),
         Command::Cache(command) => cache::cache(command),
     };
-    finish(outcome)
+    finish(outcome, "weft", &args)
 }
 
 /// Runs WEFT's `weft-runtime <app_id> <session_id>`: `weft run --ready <app_id>`.
 pub fn weft_runtime_main(args: Vec<OsString>) -> i32 {
     init_logging();
-    finish(run::weft_runtime(args))
+    let outcome = run::weft_runtime(&args);
+    finish(outcome, "weft-runtime", &args)
 }
 
-fn finish(outcome: crate::Result<i32>) -> i32 {
+/// `invoked_as` and `args` are what to hand over to the compiler with, when
+/// this weft has none and the app must be compiled.
+fn finish(outcome: crate::Result<i32>, invoked_as: &str, args: &[OsString]) -> i32 {
     match outcome {
         Ok(code) => code,
+        #[cfg(not(feature = "compiler"))]
+        Err(err) if err.kind() == crate::ErrorKind::CompilerNeeded => {
+            handoff::exec(invoked_as, args, &err)
+        }
         Err(err) => {
+            let _ = (invoked_as, args);
             report(&err);
             code_for(err.kind())
         }

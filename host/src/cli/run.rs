@@ -130,7 +130,7 @@ fn list(roots: &[PathBuf]) -> Result<i32> {
 
 /// `weft-runtime <app_id> <session_id>`: resolve the id in the stores and
 /// run it as `weft run --ready` does.
-pub(crate) fn weft_runtime(args: Vec<OsString>) -> Result<i32> {
+pub(crate) fn weft_runtime(args: &[OsString]) -> Result<i32> {
     const USAGE: &str = "usage: weft-runtime <app_id> <session_id>";
     let args = utf8_args(args.get(1..).unwrap_or_default(), "argument")?;
     let [app_id, session_id] = args.as_slice() else {

@@ -1,4 +1,7 @@
-//! The `weft` command line. Invoked as `weft-runtime`, it takes WEFT's argv.
+//! `weft-compiler`: the whole `weft` command line with the compiler linked in.
+//! `weft` and `weft-runtime` hand over to it (same process, same arguments,
+//! `argv[0]` saying which of the two it stands in for) when an app has to be
+//! compiled; run directly, it behaves as `weft`.
 
 fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
@@ -9,7 +12,7 @@ fn main() {
     let code = if invoked_as.as_deref() == Some("weft-runtime") {
         weft::cli::weft_runtime_main(args)
     } else {
-        weft::cli::main(args)
+        weft::cli::weft_main(args)
     };
     std::process::exit(code);
 }
