@@ -122,9 +122,6 @@ pub struct EngineSettings {
     fuel: bool,
     /// The pool's size in instances, and the most linear memory one may use.
     pool: Option<(u32, u64)>,
-    /// Address space reserved per linear memory and its guard, when weft
-    /// sets them (big pools) rather than leaving Wasmtime's defaults.
-    reservation: Option<(u64, u64)>,
 }
 
 impl EngineSettings {
@@ -133,19 +130,23 @@ impl EngineSettings {
             let concurrent = concurrent.clamp(1, u32::MAX as usize) as u32;
             (concurrent, limits.memory.unwrap_or(1 << 30))
         });
-        // The pool reserves every memory's address space up front. Wasmtime's
-        // default, 4 GiB a memory (no bounds checks), fits 4,096 memories in
-        // 16 TiB; a bigger pool reserves only the memory limit per memory,
-        // which keeps 10,000 instances within the address space.
-        let reservation = pool
-            .filter(|(concurrent, _)| u64::from(*concurrent) * 4 > 4096)
-            .map(|(_, max_memory)| (max_memory, 64 << 10));
         EngineSettings {
             epochs,
             fuel: limits.fuel.is_some(),
             pool,
-            reservation,
         }
+    }
+
+    /// Address space reserved per linear memory and its guard, when weft
+    /// sets them rather than leaving Wasmtime's defaults. The pool reserves
+    /// every memory's address space up front. Wasmtime's default, 4 GiB a
+    /// memory (no bounds checks), fits 4,096 memories in 16 TiB; a bigger
+    /// pool reserves only the memory limit per memory, which keeps 10,000
+    /// instances within the address space.
+    fn reservation(&self) -> Option<(u64, u64)> {
+        self.pool
+            .filter(|(concurrent, _)| u64::from(*concurrent) * 4 > 4096)
+            .map(|(_, max_memory)| (max_memory, 64 << 10))
     }
 
     /// What the cache key says about the engine: every setting here that
@@ -160,7 +161,7 @@ impl EngineSettings {
             "wasmtime engine: epochs={} fuel={} reservation={:?}; target {}-{}",
             self.epochs,
             self.fuel,
-            self.reservation,
+            self.reservation(),
             std::env::consts::ARCH,
             std::env::consts::OS
         )
@@ -191,7 +192,7 @@ impl EngineSettings {
                 .table_keep_resident(64 << 10);
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
-        if let Some((reservation, guard)) = self.reservation {
+        if let Some((reservation, guard)) = self.reservation() {
             config.memory_reservation(reservation);
             config.memory_guard_size(guard);
         }

@@ -276,8 +276,9 @@ fn read_entry(engine: &Engine, path: &Path) -> std::result::Result<Option<Compon
     // SAFETY: deserializing trusts that the bytes came from `serialize` on a
     // compatible engine, and that they do not change while they are in use.
     // They did: the checksum above shows the file is the one weft wrote (in a
-    // directory only its owner can write), and the key it is stored under
-    // includes the engine's compatibility hash. Writers never modify an entry
+    // directory only its owner can write), the key it is stored under names
+    // the engine settings that change code, and Wasmtime itself refuses an
+    // artifact made for another engine. Writers never modify an entry
     // in place (they rename a new file over it), and on Linux Wasmtime maps
     // the very file checked above, through its open descriptor. Wasmtime
     // ignores the trailer after the artifact's last section.

@@ -21,6 +21,30 @@ fn weft(name: &str, cache: &Path) -> Command {
     command
 }
 
+/// `weft run FLAGS APP ARGS`, handing over to `compiler` if given.
+fn weft_run(
+    cache: &Path,
+    compiler: Option<&str>,
+    flags: &[&str],
+    app: &str,
+    args: &[&str],
+) -> Output {
+    let mut command = weft("weft", cache);
+    if let Some(compiler) = compiler {
+        command.env("WEFT_COMPILER", compiler);
+    }
+    command
+        .arg("run")
+        .args(flags)
+        .arg(package(app))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// What `WEFT_COMPILER` is set to when there must be no compiler.
+const NO_COMPILER: Option<&str> = Some("/nonexistent/weft-compiler");
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -46,12 +70,7 @@ fn assert_internal_error(output: &Output, needles: &[&str]) {
 fn without_the_compiler_an_uncompiled_app_is_refused() {
     let cache = tempfile::tempdir().unwrap();
     for name in ["hello", "p1-hello"] {
-        let output = weft("weft", cache.path())
-            .env("WEFT_COMPILER", "/nonexistent/weft-compiler")
-            .arg("run")
-            .arg(package(name))
-            .output()
-            .unwrap();
+        let output = weft_run(cache.path(), NO_COMPILER, &[], name, &[]);
         assert_internal_error(
             &output,
             &[
@@ -74,23 +93,12 @@ fn the_compiler_fills_the_entry_weft_then_runs_alone() {
         ("hello", "Hello, again!"),
         ("p1-hello", "Hello from a preview1 module!"),
     ] {
-        let output = weft("weft", cache.path())
-            .args(["run", "--ready"])
-            .arg(package(name))
-            .arg("again")
-            .output()
-            .unwrap();
+        let output = weft_run(cache.path(), None, &["--ready"], name, &["again"]);
         assert!(output.status.success(), "{output:?}");
         assert_eq!(text(&output.stdout), format!("READY\n{greeting}\n"));
         assert!(output.stderr.is_empty(), "{output:?}");
 
-        let output = weft("weft", cache.path())
-            .env("WEFT_COMPILER", "/nonexistent/weft-compiler")
-            .arg("run")
-            .arg(package(name))
-            .arg("again")
-            .output()
-            .unwrap();
+        let output = weft_run(cache.path(), NO_COMPILER, &[], name, &["again"]);
         assert!(output.status.success(), "from the cache alone: {output:?}");
         assert_eq!(text(&output.stdout), format!("{greeting}\n"));
     }
@@ -102,12 +110,7 @@ fn the_compiler_fills_the_entry_weft_then_runs_alone() {
 #[test]
 fn no_cache_runs_through_the_compiler() {
     let cache = tempfile::tempdir().unwrap();
-    let output = weft("weft", cache.path())
-        .args(["run", "--no-cache"])
-        .arg(package("hello"))
-        .arg("you")
-        .output()
-        .unwrap();
+    let output = weft_run(cache.path(), None, &["--no-cache"], "hello", &["you"]);
     assert!(output.status.success(), "{output:?}");
     assert_eq!(text(&output.stdout), "Hello, you!\n");
     assert_eq!(entries(cache.path()), 0);

@@ -249,24 +249,8 @@ pub fn shipped_binary(compiler: &str, name: &str) -> PathBuf {
                 path.display()
             )
         });
-    let root = workspace_root();
-    let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
-    let mut dirs = vec![root.join("host/src"), root.join("cli/src")];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            let Ok(meta) = entry.metadata() else { continue };
-            if meta.is_dir() {
-                dirs.push(path);
-            } else if let Ok(modified) = meta.modified()
-                && newest.as_ref().is_none_or(|(time, _)| modified > *time)
-            {
-                newest = Some((modified, path));
-            }
-        }
-    }
-    if let Some((modified, source)) = newest
-        && modified > built
+    if let Some((modified, source)) = newest_source()
+        && *modified > built
     {
         panic!(
             "{} is older than {}: rebuild it with `cargo build -p weft-cli`, or run the tests with `cargo xtask test`",
@@ -275,6 +259,32 @@ pub fn shipped_binary(compiler: &str, name: &str) -> PathBuf {
         );
     }
     path
+}
+
+/// The most recently modified file under `host/src` and `cli/src`, found
+/// once per process (the conformance suite asks for every case).
+fn newest_source() -> &'static Option<(std::time::SystemTime, PathBuf)> {
+    static NEWEST: std::sync::OnceLock<Option<(std::time::SystemTime, PathBuf)>> =
+        std::sync::OnceLock::new();
+    NEWEST.get_or_init(|| {
+        let root = workspace_root();
+        let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
+        let mut dirs = vec![root.join("host/src"), root.join("cli/src")];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                let Ok(meta) = entry.metadata() else { continue };
+                if meta.is_dir() {
+                    dirs.push(path);
+                } else if let Ok(modified) = meta.modified()
+                    && newest.as_ref().is_none_or(|(time, _)| modified > *time)
+                {
+                    newest = Some((modified, path));
+                }
+            }
+        }
+        newest
+    })
 }
 
 /// The workspace root (the folder that holds `guests/` and `host/`).

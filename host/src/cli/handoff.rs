@@ -23,14 +23,14 @@ const HANDED_OVER: &str = "WEFT_HANDED_OVER";
 /// Replaces this process with the compiler running the same command; returns
 /// (an exit code) only when that cannot be done.
 pub(super) fn exec(invoked_as: &str, args: &[OsString], why: &Error) -> i32 {
+    let why = why.message();
     let fail = |message: String| {
         report(&Error::internal(message));
         ExitCodes::INTERNAL
     };
     if std::env::var_os(HANDED_OVER).is_some() {
         return fail(format!(
-            "{}: this weft was itself started as the compiler, so WEFT_COMPILER ({}) names a weft without one; point it at weft-compiler, or unset it",
-            why.message(),
+            "{why}: this weft was itself started as the compiler, so WEFT_COMPILER ({}) names a weft without one; point it at weft-compiler, or unset it",
             std::env::var_os("WEFT_COMPILER")
                 .unwrap_or_default()
                 .to_string_lossy()
@@ -38,12 +38,11 @@ pub(super) fn exec(invoked_as: &str, args: &[OsString], why: &Error) -> i32 {
     }
     let compiler = match compiler_path() {
         Ok(path) => path,
-        Err(message) => return fail(format!("{}: {message}", why.message())),
+        Err(message) => return fail(format!("{why}: {message}")),
     };
     if !compiler.is_file() {
         return fail(format!(
-            "{}: weft hands compiling to {}, which does not exist; install weft-compiler next to weft (`cargo install --path host --bin weft-compiler`), or set WEFT_COMPILER to its path",
-            why.message(),
+            "{why}: weft hands compiling to {}, which does not exist; install weft-compiler next to weft (`cargo install --path host --bin weft-compiler`), or set WEFT_COMPILER to its path",
             compiler.display()
         ));
     }
@@ -64,8 +63,7 @@ pub(super) fn exec(invoked_as: &str, args: &[OsString], why: &Error) -> i32 {
         }
     };
     fail(format!(
-        "{}: cannot start the compiler {}: {err}; check that it is an executable weft-compiler, or set WEFT_COMPILER to one",
-        why.message(),
+        "{why}: cannot start the compiler {}: {err}; check that it is an executable weft-compiler, or set WEFT_COMPILER to one",
         compiler.display()
     ))
 }
