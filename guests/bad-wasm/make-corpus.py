@@ -69,6 +69,17 @@ files["core-unknown-import.wasm"] = (
     + section(7, b"\x02" + name("memory") + b"\x02\x00" + name("_start") + b"\x00\x01")
     + section(10, b"\x01\x02\x00\x0b")
 )
+# (module (memory (export "memory") 1) (func (export "_start") i32.const 1)):
+# well formed, but the body leaves a value on the stack, so it does not
+# validate.
+files["core-bad-body.wasm"] = (
+    CORE
+    + section(1, b"\x01\x60\x00\x00")
+    + section(3, b"\x01\x00")
+    + section(5, b"\x01\x00\x01")
+    + section(7, b"\x02" + name("memory") + b"\x02\x00" + name("_start") + b"\x00\x00")
+    + section(10, b"\x01\x04\x00\x41\x01\x0b")
+)
 # A core module whose first section claims more bytes than the file has.
 files["core-truncated.wasm"] = CORE + b"\x01\xff\xff\x03\x01\x60"
 # 50,000 chained list types: list<u8>, list<list<u8>>, ...

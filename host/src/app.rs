@@ -246,7 +246,7 @@ impl App {
                 }
             };
             checked = Some(check(capabilities::imports_in(&bytes, &wasm_path)?)?);
-            loader::compile(&engine, &bytes, &wasm_path, options.progress)
+            loader::compile(&engine, &bytes, &wasm_path, kind, options.progress)
         };
         let (component, compiled) = match &options.cache {
             Some(cache) => {
@@ -285,7 +285,7 @@ impl App {
             }
         };
 
-        let mut linker = granted.linker(&engine)?;
+        let mut linker = granted.linker(&engine, &imports)?;
         link_host_interfaces(&mut linker)?;
         let pre = linker.instantiate_pre(&component).map_err(|err| {
             Error::new(

@@ -116,74 +116,74 @@ impl Group {
             .into_iter()
             .find(|g| g.interfaces().contains(&interface))
     }
+}
 
-    /// Adds the group's interfaces to the linker, each with its own
-    /// wasmtime-wasi or wasmtime-wasi-http `add_to_linker` call.
-    fn link(self, l: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
-        type T = InstanceState;
-        match self {
-            Group::Io => {
-                use wasmtime_wasi_io::bindings::wasi::io;
-                io::error::add_to_linker::<T, Io>(l, |t| t.ctx().table)?;
-                io::poll::add_to_linker::<T, Io>(l, |t| t.ctx().table)?;
-                io::streams::add_to_linker::<T, Io>(l, |t| t.ctx().table)?;
-            }
-            Group::Cli => {
-                use wasi::cli;
-                cli::environment::add_to_linker::<T, WasiCli>(l, T::cli)?;
-                cli::exit::add_to_linker::<T, WasiCli>(l, T::cli)?;
-                cli::stdin::add_to_linker::<T, WasiCli>(l, T::cli)?;
-                cli::stdout::add_to_linker::<T, WasiCli>(l, T::cli)?;
-                cli::stderr::add_to_linker::<T, WasiCli>(l, T::cli)?;
-                cli::terminal_input::add_to_linker::<T, WasiCli>(l, T::cli)?;
-                cli::terminal_output::add_to_linker::<T, WasiCli>(l, T::cli)?;
-                cli::terminal_stdin::add_to_linker::<T, WasiCli>(l, T::cli)?;
-                cli::terminal_stdout::add_to_linker::<T, WasiCli>(l, T::cli)?;
-                cli::terminal_stderr::add_to_linker::<T, WasiCli>(l, T::cli)?;
-            }
-            Group::Clocks => {
-                use wasi::clocks;
-                clocks::wall_clock::add_to_linker::<T, WasiClocks>(l, T::clocks)?;
-                clocks::monotonic_clock::add_to_linker::<T, WasiClocks>(l, T::clocks)?;
-            }
-            Group::Filesystem => {
-                use wasi::filesystem;
-                filesystem::types::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)?;
-                filesystem::preopens::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)?;
-            }
-            Group::Random => {
-                use wasi::random;
-                random::random::add_to_linker::<T, WasiRandom>(l, T::random)?;
-                random::insecure::add_to_linker::<T, WasiRandom>(l, T::random)?;
-                random::insecure_seed::add_to_linker::<T, WasiRandom>(l, T::random)?;
-            }
-            Group::Sockets => {
-                use wasi::sockets;
-                let options = wasi::LinkOptions::default();
-                sockets::network::add_to_linker::<T, WasiSockets>(
-                    l,
-                    &(&options).into(),
-                    T::sockets,
-                )?;
-                sockets::instance_network::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
-                sockets::tcp::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
-                sockets::tcp_create_socket::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
-                sockets::udp::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
-                sockets::udp_create_socket::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
-                sockets::ip_name_lookup::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
-            }
-            Group::Http => {
-                use wasmtime_wasi_http::WasiHttpView;
-                let options = wasi_http::LinkOptions::default();
-                wasi_http::http::types::add_to_linker::<T, WasiHttp>(
-                    l,
-                    &(&options).into(),
-                    T::http,
-                )?;
-                wasi_http::http::outgoing_handler::add_to_linker::<T, WasiHttp>(l, T::http)?;
-            }
+/// Adds one interface of the table above (named without its version) to the
+/// linker, with its own wasmtime-wasi or wasmtime-wasi-http `add_to_linker`.
+fn link_interface(interface: &str, l: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
+    type T = InstanceState;
+    use wasi::{cli, clocks, filesystem, random, sockets};
+    use wasmtime_wasi_http::WasiHttpView;
+    use wasmtime_wasi_io::bindings::wasi::io;
+    match interface {
+        "wasi:io/error" => io::error::add_to_linker::<T, Io>(l, |t| t.ctx().table),
+        "wasi:io/poll" => io::poll::add_to_linker::<T, Io>(l, |t| t.ctx().table),
+        "wasi:io/streams" => io::streams::add_to_linker::<T, Io>(l, |t| t.ctx().table),
+        "wasi:cli/environment" => cli::environment::add_to_linker::<T, WasiCli>(l, T::cli),
+        "wasi:cli/exit" => cli::exit::add_to_linker::<T, WasiCli>(l, T::cli),
+        "wasi:cli/stdin" => cli::stdin::add_to_linker::<T, WasiCli>(l, T::cli),
+        "wasi:cli/stdout" => cli::stdout::add_to_linker::<T, WasiCli>(l, T::cli),
+        "wasi:cli/stderr" => cli::stderr::add_to_linker::<T, WasiCli>(l, T::cli),
+        "wasi:cli/terminal-input" => cli::terminal_input::add_to_linker::<T, WasiCli>(l, T::cli),
+        "wasi:cli/terminal-output" => cli::terminal_output::add_to_linker::<T, WasiCli>(l, T::cli),
+        "wasi:cli/terminal-stdin" => cli::terminal_stdin::add_to_linker::<T, WasiCli>(l, T::cli),
+        "wasi:cli/terminal-stdout" => cli::terminal_stdout::add_to_linker::<T, WasiCli>(l, T::cli),
+        "wasi:cli/terminal-stderr" => cli::terminal_stderr::add_to_linker::<T, WasiCli>(l, T::cli),
+        "wasi:clocks/wall-clock" => {
+            clocks::wall_clock::add_to_linker::<T, WasiClocks>(l, T::clocks)
         }
-        Ok(())
+        "wasi:clocks/monotonic-clock" => {
+            clocks::monotonic_clock::add_to_linker::<T, WasiClocks>(l, T::clocks)
+        }
+        "wasi:filesystem/types" => {
+            filesystem::types::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)
+        }
+        "wasi:filesystem/preopens" => {
+            filesystem::preopens::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)
+        }
+        "wasi:random/random" => random::random::add_to_linker::<T, WasiRandom>(l, T::random),
+        "wasi:random/insecure" => random::insecure::add_to_linker::<T, WasiRandom>(l, T::random),
+        "wasi:random/insecure-seed" => {
+            random::insecure_seed::add_to_linker::<T, WasiRandom>(l, T::random)
+        }
+        "wasi:sockets/network" => {
+            let options = wasi::LinkOptions::default();
+            sockets::network::add_to_linker::<T, WasiSockets>(l, &(&options).into(), T::sockets)
+        }
+        "wasi:sockets/instance-network" => {
+            sockets::instance_network::add_to_linker::<T, WasiSockets>(l, T::sockets)
+        }
+        "wasi:sockets/tcp" => sockets::tcp::add_to_linker::<T, WasiSockets>(l, T::sockets),
+        "wasi:sockets/tcp-create-socket" => {
+            sockets::tcp_create_socket::add_to_linker::<T, WasiSockets>(l, T::sockets)
+        }
+        "wasi:sockets/udp" => sockets::udp::add_to_linker::<T, WasiSockets>(l, T::sockets),
+        "wasi:sockets/udp-create-socket" => {
+            sockets::udp_create_socket::add_to_linker::<T, WasiSockets>(l, T::sockets)
+        }
+        "wasi:sockets/ip-name-lookup" => {
+            sockets::ip_name_lookup::add_to_linker::<T, WasiSockets>(l, T::sockets)
+        }
+        "wasi:http/types" => {
+            let options = wasi_http::LinkOptions::default();
+            wasi_http::http::types::add_to_linker::<T, WasiHttp>(l, &(&options).into(), T::http)
+        }
+        "wasi:http/outgoing-handler" => {
+            wasi_http::http::outgoing_handler::add_to_linker::<T, WasiHttp>(l, T::http)
+        }
+        other => Err(wasmtime::format_err!(
+            "weft has no implementation of {other}"
+        )),
     }
 }
 
@@ -221,16 +221,36 @@ impl CapabilitySet {
         &self.groups
     }
 
-    /// A linker with exactly the granted groups' interfaces, plus the hosts
-    /// weft itself provides to every app.
-    pub fn linker(&self, engine: &Engine) -> Result<Linker<InstanceState>> {
+    /// A linker with the interfaces of the granted groups that the app
+    /// imports (`imports`, as checked by [`check_imports`]). An interface the
+    /// app does not import could never be called, so leaving it out changes
+    /// nothing but the time a start spends defining host functions.
+    pub fn linker(&self, engine: &Engine, imports: &[Import]) -> Result<Linker<InstanceState>> {
         let mut linker = Linker::new(engine);
-        for group in &self.groups {
-            group.link(&mut linker).map_err(|err| {
-                Error::internal(format!("cannot link the {group} group")).caused_by_wasmtime(&err)
+        for (group, interface) in self.to_link(imports) {
+            link_interface(interface, &mut linker).map_err(|err| {
+                Error::internal(format!("cannot link {interface} (the {group} group)"))
+                    .caused_by_wasmtime(&err)
             })?;
         }
         Ok(linker)
+    }
+
+    /// The interfaces [`CapabilitySet::linker`] links: each granted group's
+    /// that `imports` names, in the table's order.
+    fn to_link<'a>(
+        &'a self,
+        imports: &'a [Import],
+    ) -> impl Iterator<Item = (Group, &'static str)> + 'a {
+        self.groups.iter().flat_map(move |&group| {
+            group
+                .interfaces()
+                .iter()
+                .filter(move |interface| {
+                    imports.iter().any(|i| unversioned(&i.name) == **interface)
+                })
+                .map(move |interface| (group, *interface))
+        })
     }
 }
 
@@ -391,13 +411,47 @@ mod tests {
         assert!(message.contains("app/wapp.toml"), "{message}");
     }
 
+    /// Every interface of every group, as a component would import it.
+    fn every_import() -> Vec<Import> {
+        Group::ALL
+            .iter()
+            .flat_map(|g| g.interfaces())
+            .map(|name| import(&format!("{name}@0.2.3")))
+            .collect()
+    }
+
     #[test]
     fn every_group_links_alone_and_all_together() {
         let engine = Engine::default();
+        let imports = every_import();
         for group in Group::ALL {
-            CapabilitySet::new(&[group]).linker(&engine).unwrap();
+            let set = CapabilitySet::new(&[group]);
+            let linked: Vec<_> = set.to_link(&imports).map(|(_, i)| i).collect();
+            assert_eq!(linked, group.interfaces());
+            set.linker(&engine, &imports).unwrap();
         }
-        CapabilitySet::new(&Group::ALL).linker(&engine).unwrap();
+        CapabilitySet::new(&Group::ALL)
+            .linker(&engine, &imports)
+            .unwrap();
+    }
+
+    #[test]
+    fn only_granted_interfaces_the_app_imports_are_linked() {
+        let imports = vec![
+            import("wasi:cli/stdout@0.2.3"),
+            // Imported but not granted: check_imports refuses the app first.
+            import("wasi:random/random@0.2.3"),
+            import("wasi:io/streams@0.2.6"),
+        ];
+        let set = CapabilitySet::new(&[Group::Io, Group::Cli, Group::Clocks]);
+        let linked: Vec<_> = set.to_link(&imports).collect();
+        assert_eq!(
+            linked,
+            [
+                (Group::Io, "wasi:io/streams"),
+                (Group::Cli, "wasi:cli/stdout")
+            ]
+        );
     }
 
     #[test]

@@ -187,8 +187,10 @@ pub fn adapt_core_module(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
 
     let adapter = wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER;
     let name = wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME;
+    // No validation here: Wasmtime validates the whole component, function
+    // bodies included, as it compiles it (`compile` below), and doing it
+    // twice was a serial millisecond or two of every first start.
     ComponentEncoder::default()
-        .validate(true)
         .module(&module)
         .and_then(|encoder| encoder.adapter(name, adapter))
         .and_then(|mut encoder| encoder.encode())
@@ -247,8 +249,23 @@ fn route_proc_exit(bytes: &[u8]) -> std::result::Result<Vec<u8>, reencode::Error
         }
     }
 
+    // Only the import section changes: every other section is copied as it
+    // is (re-encoding the code section instruction by instruction was a
+    // millisecond of every first start of a core module).
     let mut module = wasm_encoder::Module::new();
-    Router.parse_core_module(&mut module, Parser::new(0), bytes)?;
+    for payload in Parser::new(0).parse_all(bytes) {
+        let payload = payload?;
+        if let Payload::ImportSection(reader) = payload {
+            let mut imports = wasm_encoder::ImportSection::new();
+            Router.parse_import_section(&mut imports, reader)?;
+            module.section(&imports);
+        } else if let Some((id, range)) = payload.as_section() {
+            module.section(&wasm_encoder::RawSection {
+                id,
+                data: &bytes[range],
+            });
+        }
+    }
     Ok(module.finish())
 }
 
@@ -256,16 +273,28 @@ fn route_proc_exit(bytes: &[u8]) -> std::result::Result<Vec<u8>, reencode::Error
 #[cfg(feature = "compiler")]
 const PROGRESS_THRESHOLD: usize = 2 << 20;
 
-/// Compiles a component (Cranelift), with errors that name the file. With
-/// `progress`, a big component's compile shows a ticking line on stderr,
-/// erased when it is done.
+/// Compiles a component (Cranelift), validating it, with errors that name
+/// the file: `kind` says what the file at `path` is (a core module arrives
+/// here adapted, and is then the one thing in the component that can be
+/// invalid). With `progress`, a big component's compile shows a ticking line
+/// on stderr, erased when it is done.
 #[cfg(feature = "compiler")]
-pub fn compile(engine: &Engine, bytes: &[u8], path: &Path, progress: bool) -> Result<Component> {
+pub fn compile(
+    engine: &Engine,
+    bytes: &[u8],
+    path: &Path,
+    kind: WasmKind,
+    progress: bool,
+) -> Result<Component> {
     let _ticker =
         (progress && bytes.len() >= PROGRESS_THRESHOLD).then(|| Ticker::start(path, bytes.len()));
     Component::new(engine, bytes).map_err(|err| {
+        let what = match kind {
+            WasmKind::Component => "component",
+            WasmKind::CoreModule => "core module",
+        };
         Error::package(format!(
-            "module {} is not a valid component and cannot be compiled; rebuild it with a current toolchain",
+            "module {} is not a valid {what} and cannot be compiled; rebuild it with a current toolchain",
             path.display()
         ))
         .caused_by_wasmtime(&err)
@@ -322,6 +351,12 @@ pub fn adapt_core_module(_bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
 
 /// Without the compiler, every compile is for `weft-compiler` to do.
 #[cfg(not(feature = "compiler"))]
-pub fn compile(_engine: &Engine, _bytes: &[u8], path: &Path, _progress: bool) -> Result<Component> {
+pub fn compile(
+    _engine: &Engine,
+    _bytes: &[u8],
+    path: &Path,
+    _kind: WasmKind,
+    _progress: bool,
+) -> Result<Component> {
     Err(Error::compiler_needed(path))
 }
