@@ -7,13 +7,15 @@
 //! of its own, with the host environment cleared, and is killed if it takes
 //! longer than [`CASE_TIMEOUT`].
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 use libtest_mimic::{Arguments, Failed, Trial};
+use xtask::testing::{RunOutput as Output, read_all, run_bounded, wait_bounded};
 use xtask::{Case, RequestCase};
 
 const CASE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -21,7 +23,7 @@ const CASE_TIMEOUT: Duration = Duration::from_secs(120);
 fn main() {
     let args = Arguments::from_args();
     let root = xtask::workspace_root();
-    let guests = match xtask::build_guests(&root, &[]) {
+    let (guests, skipped) = match xtask::build_guests_or_skip(&root, &[]) {
         Ok(guests) => guests,
         Err(err) => {
             eprintln!("conformance: cannot build the guests: {err:#}");
@@ -41,6 +43,15 @@ fn main() {
         silent_port: silent_server(),
     };
     let mut trials = Vec::new();
+    // A guest whose toolchain is missing (WEFT_GUESTS_SKIP_MISSING=1) shows
+    // each of its cases as ignored, not as a shorter list.
+    for guest in skipped {
+        for case in guest.cases {
+            let name = format!("{}::{}", guest.name, case.name);
+            let reason = format!("not built: {}", guest.reason);
+            trials.push(Trial::test(name, move || Err(reason.into())).with_ignored_flag(true));
+        }
+    }
     for guest in guests {
         for case in guest.cases {
             let package = guest.package.clone();
@@ -64,17 +75,14 @@ fn precompile(guests: &[xtask::BuiltGuest]) {
     let started = Instant::now();
     let cache = xtask::cache_dir(&xtask::workspace_root());
     for guest in guests {
-        let _ = Command::new(xtask::shipped_binary(
-            env!("CARGO_BIN_EXE_weft-compiler"),
-            "weft",
-        ))
-        .arg("compile")
-        .arg("--cache-dir")
-        .arg(&cache)
-        .arg(&guest.package)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
+        let _ = Command::new(xtask::shipped_binary("weft"))
+            .arg("compile")
+            .arg("--cache-dir")
+            .arg(&cache)
+            .arg(&guest.package)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
     eprintln!(
         "conformance: {} guests compiled into {} in {:.1} s",
@@ -82,12 +90,6 @@ fn precompile(guests: &[xtask::BuiltGuest]) {
         cache.display(),
         started.elapsed().as_secs_f64()
     );
-}
-
-struct Output {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
 }
 
 #[derive(Clone, Copy)]
@@ -230,18 +232,12 @@ fn run_case(package: &Path, case: &Case, ports: &Ports) -> Result<(), Failed> {
 
     let mut command = match &case.weft_runtime {
         Some(args) => {
-            let mut command = Command::new(xtask::shipped_binary(
-                env!("CARGO_BIN_EXE_weft-compiler"),
-                "weft-runtime",
-            ));
+            let mut command = Command::new(xtask::shipped_binary("weft-runtime"));
             command.args(args);
             command
         }
         None => {
-            let mut command = Command::new(xtask::shipped_binary(
-                env!("CARGO_BIN_EXE_weft-compiler"),
-                "weft",
-            ));
+            let mut command = Command::new(xtask::shipped_binary("weft"));
             command.arg(&case.subcommand).args(&case.flags);
             if case.subcommand == "serve" {
                 command.args(["--listen", "127.0.0.1:0"]);
@@ -275,9 +271,13 @@ fn run_case(package: &Path, case: &Case, ports: &Ports) -> Result<(), Failed> {
     };
 
     let output = if case.subcommand == "serve" {
-        serve_and_request(command, &case.requests)?
+        // A case that expects weft to serve must see it listen, even when
+        // it makes no request; one that expects a refusal sees it exit.
+        let must_listen = !case.requests.is_empty() || case.exit == 0;
+        serve_and_request(command, &case.requests, must_listen)?
     } else {
-        run_bounded(command)?
+        command.stdin(Stdio::null());
+        run_bounded(command, CASE_TIMEOUT)?
     };
     if let (Some(expected), Some(socket)) = (&case.notify, notify) {
         socket.set_nonblocking(true)?;
@@ -341,19 +341,19 @@ fn check_files(dir: &Path, files: &[xtask::FileExpectation], problems: &mut Vec<
 
 /// Starts `weft serve`, waits for its `listening on` line, makes the
 /// requests, sends SIGTERM and collects the output.
-fn serve_and_request(mut command: Command, requests: &[RequestCase]) -> Result<Output, Failed> {
+fn serve_and_request(
+    mut command: Command,
+    requests: &[RequestCase],
+    must_listen: bool,
+) -> Result<Output, Failed> {
+    let line = xtask::testing::command_line(&command);
     let mut child = command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()?;
-    let mut stdout = child.stdout.take().ok_or("no stdout")?;
+    let out = read_all(child.stdout.take().ok_or("no stdout")?);
     let stderr = child.stderr.take().ok_or("no stderr")?;
-    let out = std::thread::spawn(move || {
-        let mut text = Vec::new();
-        let _ = stdout.read_to_end(&mut text);
-        text
-    });
     // Read stderr line by line: the address comes first, the rest is kept.
     let (address_tx, address_rx) = std::sync::mpsc::channel();
     let err = std::thread::spawn(move || {
@@ -384,17 +384,20 @@ fn serve_and_request(mut command: Command, requests: &[RequestCase]) -> Result<O
                 }
             }
         }
-        Err(_) if requests.is_empty() => {}
+        // weft exited without listening: the exit code says whether it should have.
+        Err(RecvTimeoutError::Disconnected) if !must_listen => {}
         Err(_) => problems.push("weft serve never printed `listening on http://…`".to_string()),
     }
     // SAFETY: plain FFI call with a pid we own.
     unsafe {
         libc_kill(child.id() as i32, 15);
     }
-    let status = wait_bounded(&mut child, "weft serve did not stop after SIGTERM")?;
+    let status = wait_bounded(&mut child, CASE_TIMEOUT)
+        .map_err(|err| format!("weft serve after SIGTERM: {err}"))?;
     let stdout = out.join().map_err(|_| "stdout reader panicked")?;
     let stderr = err.join().map_err(|_| "stderr reader panicked")?;
     let output = Output {
+        line,
         code: status.code(),
         stdout: String::from_utf8_lossy(&stdout).into_owned(),
         stderr,
@@ -441,51 +444,6 @@ fn check_request(address: &str, request: &RequestCase) -> Result<(), String> {
     } else {
         Err(problems.join("; "))
     }
-}
-
-/// Waits for the child, killing it (and failing with `what`) after the case timeout.
-fn wait_bounded(child: &mut Child, what: &str) -> Result<ExitStatus, Failed> {
-    let started = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(status);
-        }
-        if started.elapsed() > CASE_TIMEOUT {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(format!("{what} within {CASE_TIMEOUT:?}; killed").into());
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Runs a command to completion, reading its output, killing it after the timeout.
-fn run_bounded(mut command: Command) -> Result<Output, Failed> {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let mut stdout = child.stdout.take().ok_or("no stdout")?;
-    let mut stderr = child.stderr.take().ok_or("no stderr")?;
-    let out = std::thread::spawn(move || {
-        let mut text = Vec::new();
-        let _ = stdout.read_to_end(&mut text);
-        text
-    });
-    let err = std::thread::spawn(move || {
-        let mut text = Vec::new();
-        let _ = stderr.read_to_end(&mut text);
-        text
-    });
-    let status = wait_bounded(&mut child, "weft did not finish")?;
-    let stdout = out.join().map_err(|_| "stdout reader panicked")?;
-    let stderr = err.join().map_err(|_| "stderr reader panicked")?;
-    Ok(Output {
-        code: status.code(),
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-    })
 }
 
 fn check(case: &Case, output: &Output, package: &Path, outside: &Path) -> Result<(), Failed> {
@@ -545,11 +503,5 @@ fn check(case: &Case, output: &Output, package: &Path, outside: &Path) -> Result
     if problems.is_empty() {
         return Ok(());
     }
-    Err(format!(
-        "{}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        problems.join("\n"),
-        output.stdout,
-        output.stderr
-    )
-    .into())
+    Err(format!("{}\n{output:?}", problems.join("\n")).into())
 }

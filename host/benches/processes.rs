@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 
 use wasmtime::component::Val;
 use weft::app::{App, LoadOptions};
+use weft::instance::WasiConfig;
 use weft::package::Package;
 use weft::process::{Call, ExitEvent, Spawn};
-use weft::wasi_config::WasiConfig;
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is accepted.
@@ -275,5 +275,5 @@ fn resident_bytes() -> u64 {
 
 fn quiet_config(app: &App, args: &[&str]) -> WasiConfig {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    WasiConfig::for_app(app, &args, |_| None).unwrap().quiet()
+    app.wasi_config(&args, |_| None).unwrap().quiet()
 }

@@ -2,23 +2,27 @@
 //! linked and pre-instantiated once ([`App`]), ready for any number of
 //! processes (see [`crate::process`]).
 
+#[cfg(feature = "compiler")]
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use wasmtime::Engine;
 use wasmtime::component::{Component, InstancePre, Linker};
-use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 use wasmtime_wasi::I32Exit;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use crate::bindings::{command, ready};
 use crate::cache::{Cache, Outcome, Source};
 use crate::capabilities::{self, CapabilitySet, Import};
+use crate::engine::EngineSettings;
+use crate::instance::{InstanceState, WasiConfig};
 use crate::invoke::Method;
-use crate::limits::{EPOCH_TICK, Limits};
-use crate::loader::{self, PREVIEW1_EXIT_INTERFACE, WasmKind};
+use crate::limits::Limits;
+#[cfg(feature = "compiler")]
+use crate::loader;
 use crate::manifest::Manifest;
 use crate::package::Package;
-use crate::wasi_config::InstanceState;
+use crate::wasm::{self, PREVIEW1_EXIT_INTERFACE, WasmKind};
 use crate::{Error, ErrorKind, Result};
 
 /// Interfaces weft provides to every app itself, outside the WASI groups.
@@ -71,7 +75,7 @@ pub struct LoadOptions {
     /// The app runs one process at a time, alone on its thread (`weft run`):
     /// a CPU-bound guest has nobody to yield to, so unless a timeout needs
     /// them, the code is compiled without epoch checks and no epoch thread
-    /// is started (see [`engine`]).
+    /// is started (see [`crate::engine`]).
     pub one_process: bool,
 }
 
@@ -97,176 +101,144 @@ pub(crate) struct AppInner {
     pub(crate) proxy: Option<ProxyPre<InstanceState>>,
 }
 
-/// The engine for apps with these limits: async, fuel metering when a fuel
-/// limit is set, and, when `epochs` is true, epoch interruption with a thread
-/// that advances the epoch until the engine is dropped (for timeouts and
-/// fair sharing of threads: without it, guests never yield nor time out).
-///
-/// Without `epochs` the compiled code has no epoch checks at its loop heads
-/// and function entries: Cranelift compiles it in about two thirds of the
-/// time, and it runs without the checks. That is for one process alone on
-/// its thread with no timeout (`weft run`), which has nothing to yield to.
-/// The setting is part of the cache key ([`EngineSettings::code_key`]), so
-/// the two kinds of code have separate cache entries.
-///
-/// `pooled` sizes the pooling allocator for that many concurrent instances;
-/// `None` allocates each instance on demand.
-pub fn engine(limits: &Limits, pooled: Option<usize>, epochs: bool) -> Result<Engine> {
-    EngineSettings::new(limits, pooled, epochs).engine()
+/// What [`App::load_cached`] found.
+pub enum Cached {
+    /// The app, loaded from the compiled-artifact cache.
+    Loaded(App),
+    /// The app has to be compiled first (not in the cache, no cache, or an
+    /// entry that was discarded): the package, for whoever can compile it.
+    MustCompile(Box<Package>),
 }
 
-/// Every engine setting weft chooses; the rest is fixed by weft's build.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EngineSettings {
-    epochs: bool,
-    fuel: bool,
-    /// The pool's size in instances, and the most linear memory one may use.
-    pool: Option<(u32, u64)>,
+/// What every load starts from: the engine, and what the grants allow.
+struct Start {
+    settings: EngineSettings,
+    engine: Engine,
+    limits: Limits,
+    kind: WasmKind,
+    granted: CapabilitySet,
 }
 
-impl EngineSettings {
-    pub fn new(limits: &Limits, pooled: Option<usize>, epochs: bool) -> EngineSettings {
-        let pool = pooled.map(|concurrent| {
-            let concurrent = concurrent.clamp(1, u32::MAX as usize) as u32;
-            (concurrent, limits.memory.unwrap_or(1 << 30))
-        });
-        EngineSettings {
-            epochs,
-            fuel: limits.fuel.is_some(),
-            pool,
+impl Start {
+    fn new(package: &Package, options: &LoadOptions) -> Result<Start> {
+        let limits = package.manifest.limits.overridden_by(&options.limits);
+        let epochs = !options.one_process || limits.timeout.is_some();
+        let settings = EngineSettings::new(&limits, options.serve.or(options.pool), epochs);
+        Ok(Start {
+            engine: settings.engine()?,
+            settings,
+            limits,
+            kind: wasm::kind_of(&package.wasm, &package.wasm_path())?,
+            granted: CapabilitySet::new(&package.manifest.imports),
+        })
+    }
+
+    fn source(&self) -> Source {
+        match self.kind {
+            WasmKind::Component => Source::Component,
+            WasmKind::CoreModule => Source::AdaptedCoreModule,
         }
     }
 
-    /// Address space reserved per linear memory and its guard, when weft
-    /// sets them rather than leaving Wasmtime's defaults. The pool reserves
-    /// every memory's address space up front. Wasmtime's default, 4 GiB a
-    /// memory (no bounds checks), fits 4,096 memories in 16 TiB; a bigger
-    /// pool reserves only the memory limit per memory, which keeps 10,000
-    /// instances within the address space.
-    fn reservation(&self) -> Option<(u64, u64)> {
-        self.pool
-            .filter(|(concurrent, _)| u64::from(*concurrent) * 4 > 4096)
-            .map(|(_, max_memory)| (max_memory, 64 << 10))
-    }
-
-    /// What the cache key says about the engine: every setting here that
-    /// changes compiled code, and the target. The pool's size is left out
-    /// (it changes where instances live, not the code). Wasmtime's own
-    /// compatibility hash is not used because a weft without the compiler
-    /// cannot compute it; Wasmtime still checks every artifact it loads
-    /// against the engine (version, target, CPU features, settings) and
-    /// refuses one that does not match, which weft treats as a stale entry.
-    pub fn code_key(&self) -> String {
-        format!(
-            "wasmtime engine: epochs={} fuel={} reservation={:?}; target {}-{}",
-            self.epochs,
-            self.fuel,
-            self.reservation(),
-            std::env::consts::ARCH,
-            std::env::consts::OS
-        )
-    }
-
-    pub fn engine(&self) -> Result<Engine> {
-        let mut config = Config::new();
-        config.epoch_interruption(self.epochs);
-        config.consume_fuel(self.fuel);
-        if let Some((concurrent, max_memory)) = self.pool {
-            let mut pool = PoolingAllocationConfig::default();
-            // A component is a few core instances, memories and tables; leave
-            // room. Each instance in flight runs on one fiber stack from the
-            // pool (a stack is two mappings, its guard page and itself: a
-            // stack per instance, not two, keeps 10,000 instances under
-            // Linux's default `vm.max_map_count`).
-            pool.total_component_instances(concurrent.saturating_mul(2))
-                .total_core_instances(concurrent.saturating_mul(16))
-                .total_memories(concurrent.saturating_mul(4))
-                .total_tables(concurrent.saturating_mul(8))
-                .total_stacks(concurrent)
-                .max_memory_size(max_memory as usize);
-            // A slot is reused by the next instance: reset only the pages the
-            // last one touched (PAGEMAP_SCAN, Linux 6.7+) with memset, up to a
-            // bound, rather than madvise + page faults on every instantiation.
-            pool.pagemap_scan(Enabled::Auto)
-                .linear_memory_keep_resident(1 << 20)
-                .table_keep_resident(64 << 10);
-            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        }
-        if let Some((reservation, guard)) = self.reservation() {
-            config.memory_reservation(reservation);
-            config.memory_guard_size(guard);
-        }
-        let engine = Engine::new(&config).map_err(|err| {
-            Error::internal("cannot create the Wasmtime engine").caused_by_wasmtime(&err)
-        })?;
-        if !self.epochs {
-            return Ok(engine);
-        }
-        let weak = engine.weak();
-        std::thread::Builder::new()
-            .name("weft-epoch".into())
-            .spawn(move || {
-                while let Some(engine) = weak.upgrade() {
-                    engine.increment_epoch();
-                    drop(engine);
-                    std::thread::sleep(EPOCH_TICK);
-                }
-            })
-            .map_err(|err| Error::internal("cannot start the epoch thread").caused_by(&err))?;
-        Ok(engine)
+    /// The app's imports without weft's own, each granted, or the error
+    /// that names what is not.
+    fn check(&self, mut imports: Vec<Import>, package: &Package) -> Result<Vec<Import>> {
+        imports
+            .retain(|import| !HOST_INTERFACES.contains(&capabilities::unversioned(&import.name)));
+        capabilities::check_imports(&imports, &self.granted, &package.manifest_path)?;
+        Ok(imports)
     }
 }
 
 impl App {
-    /// Compiles, checks and links a package: init up to instantiation.
+    /// Compiles (or loads from the cache), checks and links a package: init
+    /// up to instantiation.
+    #[cfg(feature = "compiler")]
     pub fn load(package: Package, options: &LoadOptions) -> Result<App> {
-        let limits = package.manifest.limits.overridden_by(&options.limits);
-        let epochs = !options.one_process || limits.timeout.is_some();
-        let settings = EngineSettings::new(&limits, options.serve.or(options.pool), epochs);
-        let engine = settings.engine()?;
+        let start = Start::new(&package, options)?;
         let wasm_path = package.wasm_path();
-        let kind = loader::kind_of(&package.wasm, &wasm_path)?;
-        let manifest = &package.manifest;
-        let granted = CapabilitySet::new(&manifest.imports);
-        let check = |mut imports: Vec<Import>| -> Result<Vec<Import>> {
-            imports.retain(|import| {
-                !HOST_INTERFACES.contains(&capabilities::unversioned(&import.name))
-            });
-            capabilities::check_imports(&imports, &granted, &package.manifest_path)?;
-            Ok(imports)
-        };
-
         // Compiling is the expensive step: refuse ungranted imports before it.
         let mut checked = None;
         let mut compile = || -> Result<Component> {
-            let bytes = match kind {
+            let bytes = match start.kind {
                 WasmKind::Component => Cow::Borrowed(&package.wasm[..]),
                 WasmKind::CoreModule => {
                     Cow::Owned(loader::adapt_core_module(&package.wasm, &wasm_path)?)
                 }
             };
-            checked = Some(check(capabilities::imports_in(&bytes, &wasm_path)?)?);
-            loader::compile(&engine, &bytes, &wasm_path, kind, options.progress)
+            checked = Some(start.check(capabilities::imports_in(&bytes, &wasm_path)?, &package)?);
+            loader::compile(
+                &start.engine,
+                &bytes,
+                &wasm_path,
+                start.kind,
+                options.progress,
+            )
         };
         let (component, compiled) = match &options.cache {
-            Some(cache) => {
-                let source = match kind {
-                    WasmKind::Component => Source::Component,
-                    WasmKind::CoreModule => Source::AdaptedCoreModule,
-                };
-                cache.load_or_compile(
-                    &engine,
-                    &settings.code_key(),
-                    &manifest.hash,
-                    source,
-                    compile,
-                )?
-            }
+            Some(cache) => cache.load_or_compile(
+                &start.engine,
+                &start.settings.code_key(),
+                &package.manifest.hash,
+                start.source(),
+                compile,
+            )?,
             None => (compile()?, Outcome::Compiled),
         };
+        App::link(start, package, component, compiled, checked, options)
+    }
+
+    /// Loads a package from the compiled-artifact cache only, never
+    /// compiling: a weft without the compiler decides from the result whether
+    /// to hand the app over to one. A component whose imports are not all
+    /// granted is refused here, as [`App::load`] refuses it, so that a
+    /// refused app is never handed over.
+    pub fn load_cached(package: Package, options: &LoadOptions) -> Result<Cached> {
+        let start = Start::new(&package, options)?;
+        let Some(cache) = &options.cache else {
+            return Ok(Cached::MustCompile(Box::new(package)));
+        };
+        match cache.load(
+            &start.engine,
+            &start.settings.code_key(),
+            &package.manifest.hash,
+            start.source(),
+        ) {
+            Some(component) => App::link(start, package, component, Outcome::Hit, None, options)
+                .map(Cached::Loaded),
+            None => {
+                if start.kind == WasmKind::Component {
+                    let imports = capabilities::imports_in(&package.wasm, &package.wasm_path())?;
+                    start.check(imports, &package)?;
+                }
+                Ok(Cached::MustCompile(Box::new(package)))
+            }
+        }
+    }
+
+    /// Everything after the compiled code: the entry, the linker of the
+    /// granted interfaces, and the pre-instantiated component.
+    fn link(
+        start: Start,
+        package: Package,
+        component: Component,
+        compiled: Outcome,
+        checked: Option<Vec<Import>>,
+        options: &LoadOptions,
+    ) -> Result<App> {
+        let Start {
+            engine,
+            limits,
+            kind,
+            granted,
+            ..
+        } = &start;
+        let (engine, limits, kind) = (engine.clone(), limits.clone(), *kind);
+        let wasm_path = package.wasm_path();
+        let manifest = &package.manifest;
         let imports = match checked {
             Some(imports) => imports,
-            None => check(capabilities::imports_of(&component, &engine))?,
+            None => start.check(capabilities::imports_of(&component, &engine), &package)?,
         };
 
         let method = options.method.as_deref().or(manifest.method.as_deref());
@@ -392,6 +364,27 @@ impl App {
 
     pub fn has_ready_hook(&self) -> bool {
         self.inner.ready.is_some()
+    }
+
+    /// The per-instance configuration of this app's processes: the
+    /// manifest's `[runtime.wasi]` and `[runtime.http]` resolved against its
+    /// package, with the app id as argv[0] and `extra_args` after the
+    /// manifest's `args`. Host variables (`from` in `env`) are read through
+    /// `host_env`, so that callers decide what "the host" is.
+    pub fn wasi_config(
+        &self,
+        extra_args: &[String],
+        host_env: impl Fn(&str) -> Option<std::ffi::OsString>,
+    ) -> Result<WasiConfig> {
+        let package = self.package();
+        WasiConfig::resolve(
+            self.manifest(),
+            &package.manifest_path,
+            &package.dir,
+            self.id(),
+            extra_args,
+            host_env,
+        )
     }
 
     /// The app's id, used in messages and as argv[0].

@@ -4,7 +4,7 @@
 //! An entry's key is the sha256 of three things: the wasm's sha256 (the one
 //! [`crate::package`] has already verified against the manifest, so nothing
 //! is hashed twice), the engine's settings that change compiled code
-//! ([`crate::app::EngineSettings::code_key`]), and weft's version (which
+//! ([`crate::engine::EngineSettings::code_key`]), and weft's version (which
 //! pins Wasmtime's). Another weft, another Wasmtime or another engine setting
 //! (fuel on or off, say) therefore looks for another file. Wasmtime also
 //! checks each artifact against the engine as it loads it (its version,
@@ -39,7 +39,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-use crate::manifest::hex;
+use crate::digest::hex;
 use crate::{Error, Result};
 
 /// The last bytes of every entry; bump the digit when the layout changes.
@@ -96,7 +96,7 @@ impl Cache {
     }
 
     /// The file that holds the artifact for this wasm on an engine with this
-    /// [`code_key`](crate::app::EngineSettings::code_key).
+    /// [`code_key`](crate::engine::EngineSettings::code_key).
     pub fn entry_path(&self, engine_key: &str, wasm_sha256: &[u8; 32], source: Source) -> PathBuf {
         self.entry_path_for(env!("CARGO_PKG_VERSION"), engine_key, wasm_sha256, source)
     }
@@ -120,12 +120,43 @@ impl Cache {
         self.dir.join(format!("{}{SUFFIX}", hex(&key.finalize())))
     }
 
-    /// Loads the artifact for this wasm, or builds the component bytes with
-    /// `bytes`, compiles them with `compile` and stores the result.
+    /// Loads the artifact for this wasm, if the cache holds a usable one. An
+    /// entry that cannot be used (corrupt, or refused by Wasmtime) is
+    /// discarded with a warning, and the load is a miss.
+    pub fn load(
+        &self,
+        engine: &Engine,
+        engine_key: &str,
+        wasm_sha256: &[u8; 32],
+        source: Source,
+    ) -> Option<Component> {
+        self.lookup(engine, &self.entry_path(engine_key, wasm_sha256, source))
+            .ok()
+    }
+
+    /// The entry at `path`: `Ok` with it, or `Err(true)` when there was one
+    /// and it was discarded, `Err(false)` when there was none.
+    fn lookup(&self, engine: &Engine, path: &Path) -> std::result::Result<Component, bool> {
+        match read_entry(engine, path) {
+            Ok(Some(component)) => Ok(component),
+            Ok(None) => Err(false),
+            Err(reason) => {
+                tracing::warn!(
+                    "discarding the cache entry {}: {reason}; compiling again",
+                    path.display()
+                );
+                let _ = std::fs::remove_file(path);
+                Err(true)
+            }
+        }
+    }
+
+    /// Loads the artifact for this wasm, or compiles it with `compile` and
+    /// stores the result.
     ///
     /// Failing to read or write the cache never fails the load: weft warns on
-    /// stderr and compiles. Errors from `bytes` and `compile` (the wasm's
-    /// own) are returned as they are.
+    /// stderr and compiles. Errors from `compile` (the wasm's own) are
+    /// returned as they are.
     pub fn load_or_compile(
         &self,
         engine: &Engine,
@@ -135,19 +166,10 @@ impl Cache {
         compile: impl FnOnce() -> Result<Component>,
     ) -> Result<(Component, Outcome)> {
         let path = self.entry_path(engine_key, wasm_sha256, source);
-        let mut replacing = false;
-        match read_entry(engine, &path) {
-            Ok(Some(component)) => return Ok((component, Outcome::Hit)),
-            Ok(None) => {}
-            Err(reason) => {
-                tracing::warn!(
-                    "discarding the cache entry {}: {reason}; compiling again",
-                    path.display()
-                );
-                let _ = std::fs::remove_file(&path);
-                replacing = true;
-            }
-        }
+        let replacing = match self.lookup(engine, &path) {
+            Ok(component) => return Ok((component, Outcome::Hit)),
+            Err(discarded) => discarded,
+        };
         let component = compile()?;
         match self.write_entry(&component, &path) {
             Ok(()) if replacing => Ok((component, Outcome::Replaced)),
@@ -354,14 +376,14 @@ mod tests {
     fn every_part_of_the_key_changes_the_entry() {
         let cache = Cache::new("/c");
         let limits = crate::limits::Limits::default();
-        let plain = &crate::app::EngineSettings::new(&limits, None, false).code_key();
+        let plain = &crate::engine::EngineSettings::new(&limits, None, false).code_key();
         let fueled = crate::limits::Limits {
             fuel: Some(1),
             ..Default::default()
         };
-        let fuel = &crate::app::EngineSettings::new(&fueled, None, false).code_key();
-        let epochs = &crate::app::EngineSettings::new(&limits, None, true).code_key();
-        let big_pool = &crate::app::EngineSettings::new(&limits, Some(2000), true).code_key();
+        let fuel = &crate::engine::EngineSettings::new(&fueled, None, false).code_key();
+        let epochs = &crate::engine::EngineSettings::new(&limits, None, true).code_key();
+        let big_pool = &crate::engine::EngineSettings::new(&limits, Some(2000), true).code_key();
         let wasm = [7u8; 32];
         let base = cache.entry_path_for("1.0.0", plain, &wasm, Source::Component);
         assert_eq!(

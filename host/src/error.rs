@@ -1,5 +1,11 @@
-//! The library's error type: a kind that the CLI maps to an exit code, and one
-//! sentence that says what failed, on which input, and what to do.
+//! The library's error type: a kind, and one sentence that says what failed,
+//! on which input, and what to do; and the one mapping from a kind to an exit
+//! code ([`ErrorKind::exit_code`]), for every front end (the CLI, and a
+//! containerd shim).
+//!
+//! Exit codes: the guest's own status passes through; weft's own failures use
+//! a small reserved range (64–74, as sysexits), never 101 (a Rust panic),
+//! 124–127 or 128+N (shells and signals). docs/cli.md lists them.
 
 use std::fmt;
 
@@ -22,10 +28,58 @@ pub enum ErrorKind {
     Limit(crate::limits::LimitHit),
     /// Something failed inside weft or on the host (I/O, Wasmtime internals).
     Internal,
-    /// The app must be compiled, and this build of weft has no compiler (the
-    /// `compiler` feature is off): the `weft` binary hands the command over
-    /// to `weft-compiler` when it sees this.
-    CompilerNeeded,
+}
+
+impl ErrorKind {
+    /// The exit code for this kind of failure.
+    pub fn exit_code(self) -> i32 {
+        use crate::limits::LimitHit;
+        match self {
+            ErrorKind::Usage => ExitCodes::USAGE,
+            ErrorKind::Package => ExitCodes::PACKAGE,
+            ErrorKind::Integrity => ExitCodes::INTEGRITY,
+            ErrorKind::Capability => ExitCodes::CAPABILITY,
+            ErrorKind::NotReady => ExitCodes::NOT_READY,
+            ErrorKind::Trap => ExitCodes::TRAP,
+            ErrorKind::Internal => ExitCodes::INTERNAL,
+            ErrorKind::Limit(hit) => match hit {
+                LimitHit::Memory { .. } => ExitCodes::MEMORY_LIMIT,
+                LimitHit::Fuel { .. } => ExitCodes::FUEL_LIMIT,
+                LimitHit::Timeout { .. } => ExitCodes::TIMEOUT,
+                LimitHit::TableElements { .. }
+                | LimitHit::Instances { .. }
+                | LimitHit::Resources { .. } => ExitCodes::RESOURCE_LIMIT,
+            },
+        }
+    }
+}
+
+/// weft's own exit codes.
+pub struct ExitCodes;
+
+impl ExitCodes {
+    /// The command line was wrong.
+    pub const USAGE: i32 = 64;
+    /// The package was not found, or its manifest or wasm is unusable.
+    pub const PACKAGE: i32 = 65;
+    /// The wasm does not match the hash its manifest pins.
+    pub const INTEGRITY: i32 = 66;
+    /// The app imports an interface its manifest does not grant.
+    pub const CAPABILITY: i32 = 67;
+    /// The app's `weft-ready` hook returned an error.
+    pub const NOT_READY: i32 = 68;
+    /// The guest trapped.
+    pub const TRAP: i32 = 69;
+    /// weft itself failed (a bug, or the host refused an operation).
+    pub const INTERNAL: i32 = 70;
+    /// The guest hit its memory limit.
+    pub const MEMORY_LIMIT: i32 = 71;
+    /// The guest used up its fuel.
+    pub const FUEL_LIMIT: i32 = 72;
+    /// The guest ran past its timeout.
+    pub const TIMEOUT: i32 = 73;
+    /// The guest hit its table-element, instance or resource cap.
+    pub const RESOURCE_LIMIT: i32 = 74;
 }
 
 /// An error with a kind, a one-sentence message and the causes behind it.
@@ -57,17 +111,6 @@ impl Error {
 
     pub fn internal(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Internal, message)
-    }
-
-    /// `path` has to be compiled by a weft with the `compiler` feature.
-    pub fn compiler_needed(path: &std::path::Path) -> Self {
-        Error::new(
-            ErrorKind::CompilerNeeded,
-            format!(
-                "{} has to be compiled, and this weft has no compiler",
-                path.display()
-            ),
-        )
     }
 
     /// Adds the chain of an underlying error as causes (never its backtrace).
@@ -139,3 +182,105 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::LimitHit;
+    use std::time::Duration;
+
+    /// Every kind, each limit hit included. The match below has no wildcard,
+    /// so a new kind or hit does not compile until it is listed here.
+    fn every_kind() -> Vec<ErrorKind> {
+        let hits = [
+            LimitHit::Memory {
+                limit: 1,
+                requested: 2,
+            },
+            LimitHit::Fuel { limit: 1 },
+            LimitHit::Timeout {
+                limit: Duration::from_secs(1),
+            },
+            LimitHit::TableElements {
+                limit: 1,
+                requested: 2,
+            },
+            LimitHit::Instances { limit: 1 },
+            LimitHit::Resources { limit: 1 },
+        ];
+        for hit in hits {
+            match hit {
+                LimitHit::Memory { .. }
+                | LimitHit::Fuel { .. }
+                | LimitHit::Timeout { .. }
+                | LimitHit::TableElements { .. }
+                | LimitHit::Instances { .. }
+                | LimitHit::Resources { .. } => {}
+            }
+        }
+        let kinds = [
+            ErrorKind::Usage,
+            ErrorKind::Package,
+            ErrorKind::Integrity,
+            ErrorKind::Capability,
+            ErrorKind::NotReady,
+            ErrorKind::Trap,
+            ErrorKind::Internal,
+        ];
+        for kind in kinds {
+            match kind {
+                ErrorKind::Usage
+                | ErrorKind::Package
+                | ErrorKind::Integrity
+                | ErrorKind::Capability
+                | ErrorKind::NotReady
+                | ErrorKind::Trap
+                | ErrorKind::Internal
+                | ErrorKind::Limit(_) => {}
+            }
+        }
+        kinds
+            .into_iter()
+            .chain(hits.into_iter().map(ErrorKind::Limit))
+            .collect()
+    }
+
+    #[test]
+    fn every_kind_has_a_documented_code_in_the_reserved_range() {
+        let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/cli.md"))
+            .expect("reading docs/cli.md");
+        for kind in every_kind() {
+            let code = kind.exit_code();
+            assert!(
+                (64..=74).contains(&code),
+                "{kind:?} exits with {code}, outside weft's range 64-74"
+            );
+            assert!(
+                docs.contains(&format!("| {code} |")),
+                "docs/cli.md has no row for exit code {code} ({kind:?})"
+            );
+        }
+    }
+
+    #[test]
+    fn only_the_resource_caps_share_a_code() {
+        let resource_cap = |kind: &ErrorKind| {
+            matches!(
+                kind,
+                ErrorKind::Limit(
+                    LimitHit::TableElements { .. }
+                        | LimitHit::Instances { .. }
+                        | LimitHit::Resources { .. }
+                )
+            )
+        };
+        let kinds = every_kind();
+        for (i, a) in kinds.iter().enumerate() {
+            for b in &kinds[..i] {
+                if !(resource_cap(a) && resource_cap(b)) {
+                    assert_ne!(a.exit_code(), b.exit_code(), "{a:?} and {b:?} share a code");
+                }
+            }
+        }
+    }
+}

@@ -8,9 +8,10 @@ use std::sync::OnceLock;
 
 use crate::ErrorKind;
 use crate::app::{App, LoadOptions};
+use crate::digest::hash_of;
 use crate::invoke::{exported_functions, parse_value, to_wave};
 use crate::manifest::Manifest;
-use crate::package::{Package, hash_of};
+use crate::package::Package;
 
 /// The manifest parser and validator: bytes as a `wapp.toml`.
 pub fn manifest(data: &[u8]) {

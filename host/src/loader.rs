@@ -1,6 +1,7 @@
-//! Verified wasm bytes → a compiled [`Component`]: tells components from core
-//! modules, turns a preview1 core module that exports `_start` into a
-//! component with the preview1 command adapter, and compiles.
+//! Verified wasm bytes → a compiled [`Component`]: turns a preview1 core
+//! module that exports `_start` into a component with the preview1 command
+//! adapter, and compiles. Both need the `compiler` feature; without it weft
+//! loads compiled code from the [`crate::cache`] only.
 //!
 //! Preview1 programs expect `proc_exit(n)` to end the process with status n,
 //! but the stock command adapter reports every non-zero status as
@@ -9,31 +10,18 @@
 //! `weft:preview1/exit` interface, which the host implements by ending the
 //! instance with exactly that status.
 
-#[cfg(feature = "compiler")]
 use std::borrow::Cow;
 use std::path::Path;
 
-#[cfg(feature = "compiler")]
 use wasm_encoder::reencode::{self, Reencode, RoundtripReencoder};
 use wasmparser::{Parser, Payload};
 use wasmtime::Engine;
 use wasmtime::component::Component;
-#[cfg(feature = "compiler")]
 use wit_component::{ComponentEncoder, StringEncoding};
 
+use crate::wasm::{PREVIEW1_EXIT_INTERFACE, WasmKind};
 use crate::{Error, Result};
 
-/// What the package's wasm file is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WasmKind {
-    Component,
-    CoreModule,
-}
-
-/// The interface that adapted core modules import for `proc_exit`.
-pub const PREVIEW1_EXIT_INTERFACE: &str = "weft:preview1/exit@0.1.0";
-
-#[cfg(feature = "compiler")]
 const PREVIEW1_EXIT_WIT: &str = r#"
 package weft:preview1@0.1.0;
 
@@ -48,62 +36,8 @@ world adapted {
 }
 "#;
 
-/// Tells a component from a core module by the header, before any parsing.
-pub fn kind_of(bytes: &[u8], path: &Path) -> Result<WasmKind> {
-    if Parser::is_component(bytes) {
-        Ok(WasmKind::Component)
-    } else if Parser::is_core_wasm(bytes) {
-        Ok(WasmKind::CoreModule)
-    } else if bytes.is_empty() {
-        Err(Error::package(format!(
-            "module {} is empty; build the app and point `runtime.module` at its .wasm file",
-            path.display()
-        )))
-    } else {
-        Err(Error::package(format!(
-            "module {} is not WebAssembly (it does not start with the wasm magic bytes and a known version); point `runtime.module` at a component or a core module",
-            path.display()
-        )))
-    }
-}
-
-/// Calls `visit` with each payload of a component's own sections, skipping
-/// the modules and components nested in it (their imports and exports are
-/// their parent's business, not the host's).
-pub(crate) fn for_each_top_level_payload<'a>(
-    bytes: &'a [u8],
-    mut visit: impl FnMut(Payload<'a>) -> std::result::Result<(), wasmparser::BinaryReaderError>,
-) -> std::result::Result<(), wasmparser::BinaryReaderError> {
-    let mut depth = 0usize;
-    for payload in Parser::new(0).parse_all(bytes) {
-        match payload? {
-            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
-            Payload::End(_) => depth = depth.saturating_sub(1),
-            payload if depth == 0 => visit(payload)?,
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-/// Whether a component exports `wasi:http/incoming-handler` (any 0.2
-/// version), read from its binary without compiling it.
-pub fn exports_http_handler(bytes: &[u8]) -> bool {
-    let mut found = false;
-    let _ = for_each_top_level_payload(bytes, |payload| {
-        if let Payload::ComponentExportSection(exports) = payload {
-            for export in exports {
-                found |= export?.name.name.starts_with("wasi:http/incoming-handler@");
-            }
-        }
-        Ok(())
-    });
-    found
-}
-
 /// Turns a preview1 core module into a command component. The module must
 /// export a function `_start`.
-#[cfg(feature = "compiler")]
 pub fn adapt_core_module(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
     let invalid = |err: &dyn std::fmt::Display| {
         Error::package(format!(
@@ -205,7 +139,6 @@ pub fn adapt_core_module(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
 
 /// Re-encodes a core module with `wasi_snapshot_preview1.proc_exit` imported
 /// from [`PREVIEW1_EXIT_INTERFACE`] instead.
-#[cfg(feature = "compiler")]
 fn route_proc_exit(bytes: &[u8]) -> std::result::Result<Vec<u8>, reencode::Error> {
     struct Router;
     impl Reencode for Router {
@@ -270,7 +203,6 @@ fn route_proc_exit(bytes: &[u8]) -> std::result::Result<Vec<u8>, reencode::Error
 }
 
 /// Components at least this big show their compile's progress on a terminal.
-#[cfg(feature = "compiler")]
 const PROGRESS_THRESHOLD: usize = 2 << 20;
 
 /// Compiles a component (Cranelift), validating it, with errors that name
@@ -278,7 +210,6 @@ const PROGRESS_THRESHOLD: usize = 2 << 20;
 /// here adapted, and is then the one thing in the component that can be
 /// invalid). With `progress`, a big component's compile shows a ticking line
 /// on stderr, erased when it is done.
-#[cfg(feature = "compiler")]
 pub fn compile(
     engine: &Engine,
     bytes: &[u8],
@@ -302,13 +233,11 @@ pub fn compile(
 }
 
 /// The progress line of a long compile; stops and erases itself when dropped.
-#[cfg(feature = "compiler")]
 struct Ticker {
     stop: Option<std::sync::mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-#[cfg(feature = "compiler")]
 impl Ticker {
     fn start(path: &Path, size: usize) -> Ticker {
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
@@ -332,7 +261,6 @@ impl Ticker {
     }
 }
 
-#[cfg(feature = "compiler")]
 impl Drop for Ticker {
     fn drop(&mut self) {
         drop(self.stop.take());
@@ -340,23 +268,4 @@ impl Drop for Ticker {
             let _ = thread.join();
         }
     }
-}
-
-/// Without the compiler, adapting (which only precedes compiling) is for
-/// `weft-compiler` to do.
-#[cfg(not(feature = "compiler"))]
-pub fn adapt_core_module(_bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
-    Err(Error::compiler_needed(path))
-}
-
-/// Without the compiler, every compile is for `weft-compiler` to do.
-#[cfg(not(feature = "compiler"))]
-pub fn compile(
-    _engine: &Engine,
-    _bytes: &[u8],
-    path: &Path,
-    _kind: WasmKind,
-    _progress: bool,
-) -> Result<Component> {
-    Err(Error::compiler_needed(path))
 }

@@ -5,7 +5,6 @@
 //! here, before any path is built from it or any capability is linked. The
 //! same validation serves `weft check` and `weft run`.
 
-use std::collections::HashSet;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -14,9 +13,12 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::capabilities::Group;
-use crate::http::outbound::{AllowedHost, HttpSettings};
+use crate::capabilities::cli::{self, EnvVar};
+use crate::capabilities::filesystem::{self, Mount};
+use crate::capabilities::http::{AllowedHost, HttpSettings};
+use crate::digest::{hex, parse_hash};
+use crate::id::{AppId, is_command_name};
 use crate::limits::{Limits, parse_bytes, parse_duration};
-use crate::store::AppId;
 
 /// A validated manifest.
 #[derive(Debug, Clone)]
@@ -49,31 +51,6 @@ pub struct WasiSettings {
     pub cwd: Option<String>,
     pub env: Vec<EnvVar>,
     pub mounts: Vec<Mount>,
-}
-
-/// One entry of `[runtime.wasi] env`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EnvVar {
-    pub name: String,
-    pub source: EnvSource,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EnvSource {
-    /// A fixed value from the manifest.
-    Value(String),
-    /// Copied from the host's variable of this name; when it is unset the
-    /// variable is left out, unless `required`, which makes that an error.
-    Host { var: String, required: bool },
-}
-
-/// One entry of `[runtime.wasi] mounts`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Mount {
-    /// As written in the manifest: relative to the package unless absolute.
-    pub host: PathBuf,
-    pub guest: String,
-    pub read_only: bool,
 }
 
 /// `[command]`: the app as a named command.
@@ -310,7 +287,7 @@ impl Manifest {
                         "\"list\" is reserved for `weft run list`; choose another name".to_string(),
                     ));
                 }
-                if !crate::store::is_command_name(name) {
+                if !is_command_name(name) {
                     return Err(at(
                         command.name.span(),
                         "command.name",
@@ -397,33 +374,6 @@ fn validate_module(module: &Spanned<String>) -> Result<PathBuf, String> {
     Ok(path.to_path_buf())
 }
 
-/// Parses `sha256:<64 lowercase hex digits>`.
-pub fn parse_hash(text: &str) -> Result<[u8; 32], String> {
-    let wrong = || {
-        format!(
-            "\"{text}\" is not a hash in the form \"sha256:<64 lowercase hex digits>\"; `weft hash FILE` prints the right value"
-        )
-    };
-    let digits = text.strip_prefix("sha256:").ok_or_else(wrong)?;
-    if digits.len() != 64
-        || !digits
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        return Err(wrong());
-    }
-    let mut out = [0u8; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&digits[2 * i..2 * i + 2], 16).map_err(|_| wrong())?;
-    }
-    Ok(out)
-}
-
-/// Lowercase hex of some bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn validate_method(method: &str) -> Result<(), String> {
     let (interface, func) = match method.rsplit_once('#') {
         Some((interface, func)) => (Some(interface), func),
@@ -452,93 +402,34 @@ fn validate_method(method: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `[runtime.wasi]`: each value is checked by the capability room it
+/// belongs to (`wasi:cli`'s args, env and cwd; `wasi:filesystem`'s mounts);
+/// this adds the rules of the list (each name and guest path once) and where
+/// an error is.
 fn validate_wasi(raw: RawWasi, at: &At<'_>) -> Result<WasiSettings, ManifestError> {
     let cwd = match raw.cwd {
         Some(cwd) => {
-            if !cwd.get_ref().starts_with('/') {
-                return Err(at(
-                    cwd.span(),
-                    "runtime.wasi.cwd",
-                    format!(
-                        "\"{}\" is relative; `cwd` must be an absolute guest path, like \"/data\"",
-                        cwd.get_ref()
-                    ),
-                ));
-            }
+            cli::check_cwd(cwd.get_ref()).map_err(|why| at(cwd.span(), "runtime.wasi.cwd", why))?;
             Some(cwd.into_inner())
         }
         None => None,
     };
 
-    let mut env = Vec::new();
-    let mut names = HashSet::new();
+    let mut env: Vec<EnvVar> = Vec::new();
     for entry in raw.env {
         let span = entry.span();
         let entry = entry.into_inner();
         let field = "runtime.wasi.env";
-        if entry.name.is_empty() || entry.name.contains(['=', '\0']) {
+        let var = cli::env_var(entry.name, entry.value, entry.from, entry.required)
+            .map_err(|why| at(span.clone(), field, why))?;
+        if env.iter().any(|v| v.name == var.name) {
             return Err(at(
                 span,
                 field,
-                format!(
-                    "\"{}\" is not a variable name; names are non-empty and contain no '=' or NUL",
-                    entry.name
-                ),
+                format!("\"{}\" is listed twice; give each variable once", var.name),
             ));
         }
-        if !names.insert(entry.name.clone()) {
-            return Err(at(
-                span,
-                field,
-                format!(
-                    "\"{}\" is listed twice; give each variable once",
-                    entry.name
-                ),
-            ));
-        }
-        let source = match (entry.value, entry.from) {
-            (Some(value), None) => {
-                if entry.required.is_some() {
-                    return Err(at(
-                        span,
-                        field,
-                        format!(
-                            "\"{}\" has a fixed `value`, so `required` has no meaning; remove it, or use `from` to copy a host variable",
-                            entry.name
-                        ),
-                    ));
-                }
-                EnvSource::Value(value)
-            }
-            (None, Some(var)) => EnvSource::Host {
-                var,
-                required: entry.required.unwrap_or(false),
-            },
-            (Some(_), Some(_)) => {
-                return Err(at(
-                    span,
-                    field,
-                    format!(
-                        "\"{}\" has both `value` and `from`; give one: `value = \"...\"` for a fixed value, `from = \"HOST_VAR\"` to copy a host variable",
-                        entry.name
-                    ),
-                ));
-            }
-            (None, None) => {
-                return Err(at(
-                    span,
-                    field,
-                    format!(
-                        "\"{}\" has neither `value` nor `from`; add `value = \"...\"` or `from = \"HOST_VAR\"`",
-                        entry.name
-                    ),
-                ));
-            }
-        };
-        env.push(EnvVar {
-            name: entry.name,
-            source,
-        });
+        env.push(var);
     }
 
     let mut mounts: Vec<Mount> = Vec::new();
@@ -546,32 +437,19 @@ fn validate_wasi(raw: RawWasi, at: &At<'_>) -> Result<WasiSettings, ManifestErro
         let span = entry.span();
         let entry = entry.into_inner();
         let field = "runtime.wasi.mounts";
-        if let Err(why) = validate_guest_path(&entry.guest) {
-            return Err(at(span, field, why));
-        }
-        if mounts.iter().any(|m| m.guest == entry.guest) {
+        let mount = filesystem::mount(entry.host, entry.guest, entry.read_only)
+            .map_err(|why| at(span.clone(), field, why))?;
+        if mounts.iter().any(|m| m.guest == mount.guest) {
             return Err(at(
                 span,
                 field,
                 format!(
                     "guest path \"{}\" is mounted twice; give each guest path once",
-                    entry.guest
+                    mount.guest
                 ),
             ));
         }
-        if entry.host.is_empty() {
-            return Err(at(
-                span,
-                field,
-                "`host` is empty; name a directory, relative to the package or absolute"
-                    .to_string(),
-            ));
-        }
-        mounts.push(Mount {
-            host: PathBuf::from(entry.host),
-            guest: entry.guest,
-            read_only: entry.read_only.unwrap_or(true),
-        });
+        mounts.push(mount);
     }
 
     Ok(WasiSettings {
@@ -659,20 +537,6 @@ fn validate_http(raw: RawHttp, at: &At<'_>) -> Result<HttpSettings, ManifestErro
     Ok(settings)
 }
 
-fn validate_guest_path(guest: &str) -> Result<(), String> {
-    if !guest.starts_with('/') {
-        return Err(format!(
-            "guest path \"{guest}\" is relative; mount at an absolute guest path, like \"/data\""
-        ));
-    }
-    if guest.split('/').any(|part| part == ".." || part == ".") || guest.contains('\0') {
-        return Err(format!(
-            "guest path \"{guest}\" contains '.' or '..'; give a plain absolute path, like \"/data\""
-        ));
-    }
-    Ok(())
-}
-
 /// 1-based line and column (in characters) of a byte offset.
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
@@ -722,6 +586,7 @@ fn field_at(text: &str, offset: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::capabilities::cli::EnvSource;
 
     const HASH: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 

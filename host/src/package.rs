@@ -4,9 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
-use crate::manifest::{Manifest, hex};
+use crate::digest::{hex, sha256};
+use crate::manifest::Manifest;
 use crate::{Error, ErrorKind, Result};
 
 /// A package whose wasm matches its pinned hash.
@@ -58,13 +57,8 @@ fn read_module(path: &Path, manifest_path: &Path) -> Result<Vec<u8>> {
     })
 }
 
-/// The `sha256:<hex>` form of some bytes' digest, as a manifest pins it.
-pub fn hash_of(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex(&Sha256::digest(bytes)))
-}
-
 fn verify_hash(wasm: &[u8], manifest: &Manifest, path: &Path, manifest_path: &Path) -> Result<()> {
-    let digest: [u8; 32] = Sha256::digest(wasm).into();
+    let digest = sha256(wasm);
     if digest != manifest.hash {
         return Err(Error::new(
             ErrorKind::Integrity,

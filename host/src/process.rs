@@ -13,9 +13,9 @@ use wasmtime::{Store, Trap};
 use wasmtime_wasi::I32Exit;
 
 use crate::app::{App, Entry};
+use crate::instance::{self, InstanceState, WasiConfig};
 use crate::invoke::Method;
-use crate::limits::{self, DeadlineReached, LimitHit};
-use crate::wasi_config::WasiConfig;
+use crate::limits::{DeadlineReached, LimitHit};
 use crate::{Error, ErrorKind};
 
 /// What a process calls once it is ready.
@@ -148,34 +148,18 @@ impl App {
 /// Runs one process to its end on the current task.
 pub async fn run(app: &App, spawn: Spawn) -> ExitEvent {
     let started = Instant::now();
-    let limits = app.limits().clone();
-    match limits.timeout {
-        Some(timeout) => {
-            match tokio::time::timeout_at((started + timeout).into(), execute(app, spawn, started))
-                .await
-            {
-                Ok(event) => event,
-                // The guest was waiting on the host (a sleep, I/O) when time ran out.
-                Err(_) => ExitEvent::LimitHit(LimitHit::Timeout { limit: timeout }),
-            }
-        }
-        None => execute(app, spawn, started).await,
-    }
+    instance::under_timeout(app.limits(), started, execute(app, spawn, started))
+        .await
+        .unwrap_or_else(ExitEvent::LimitHit)
 }
 
 async fn execute(app: &App, spawn: Spawn, started: Instant) -> ExitEvent {
     let inner = &app.inner;
-    let state = match spawn.config.instance_state(&inner.limits) {
-        Ok(state) => state,
+    let mut store = match instance::new_store(&inner.engine, &spawn.config, &inner.limits, started)
+    {
+        Ok(store) => store,
         Err(err) => return ExitEvent::Failed(err),
     };
-    let mut store = Store::new(&inner.engine, state);
-    store.limiter(|state| state.limiter());
-    if let Err(err) = limits::apply(&mut store, &inner.limits, started) {
-        return ExitEvent::Failed(
-            Error::internal("cannot apply the limits").caused_by_wasmtime(&err),
-        );
-    }
 
     // Init.
     let instance = match inner.pre.instantiate_async(&mut store).await {
@@ -250,7 +234,7 @@ async fn execute(app: &App, spawn: Spawn, started: Instant) -> ExitEvent {
 /// One sentence (plus backtrace) on how a guest call ended early.
 pub(crate) fn describe_end(
     app: &App,
-    store: &Store<crate::wasi_config::InstanceState>,
+    store: &Store<InstanceState>,
     err: wasmtime::Error,
 ) -> String {
     match ended(store, err, app) {
@@ -263,11 +247,7 @@ pub(crate) fn describe_end(
 }
 
 /// Classifies the error that ended a guest: an exit, a limit, or a trap.
-fn ended(
-    store: &Store<crate::wasi_config::InstanceState>,
-    err: wasmtime::Error,
-    app: &App,
-) -> ExitEvent {
+fn ended(store: &Store<InstanceState>, err: wasmtime::Error, app: &App) -> ExitEvent {
     if let Some(exit) = err.downcast_ref::<I32Exit>() {
         return ExitEvent::Exited(exit.0);
     }

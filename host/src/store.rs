@@ -4,42 +4,11 @@
 //! App ids are validated before any path is built from them, so an id can
 //! never name a directory outside its store.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::id::{AppId, is_command_name};
+use crate::manifest::Manifest;
 use crate::{Error, Result};
-
-/// A reverse-domain app id, such as `org.example.hello`: at least three
-/// dot-separated parts, each lowercase letters and digits starting with a letter.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct AppId(String);
-
-impl AppId {
-    pub fn parse(text: &str) -> std::result::Result<AppId, String> {
-        let parts: Vec<&str> = text.split('.').collect();
-        let part_ok = |p: &&str| {
-            let mut bytes = p.bytes();
-            matches!(bytes.next(), Some(b'a'..=b'z'))
-                && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        };
-        if parts.len() < 3 || !parts.iter().all(part_ok) {
-            return Err(format!(
-                "\"{text}\" is not an app id; app ids are reverse-domain names of at least three dot-separated parts, each lowercase letters and digits starting with a letter, like \"org.example.hello\""
-            ));
-        }
-        Ok(AppId(text.to_string()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for AppId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// The store roots searched for app ids, in order: `$WEFT_APP_STORE` alone if
 /// it is set, else the user's store, then the system store.
@@ -98,14 +67,6 @@ pub fn resolve_in(target: &str, roots: &[PathBuf]) -> Result<PathBuf> {
     }
 }
 
-/// Whether `name` has the form of a command name: lowercase letters, digits
-/// and `-`, starting with a letter.
-pub fn is_command_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    matches!(bytes.next(), Some(b'a'..=b'z'))
-        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
-
 /// A named command found in a store.
 #[derive(Debug, Clone)]
 pub struct CommandEntry {
@@ -130,7 +91,7 @@ pub fn commands(roots: &[PathBuf]) -> Result<Vec<CommandEntry>> {
             .collect();
         dirs.sort();
         for dir in dirs {
-            let manifest = match crate::manifest::Manifest::from_file(&dir.join("wapp.toml")) {
+            let manifest = match Manifest::from_file(&dir.join("wapp.toml")) {
                 Ok(manifest) => manifest,
                 Err(err) => {
                     tracing::warn!("skipping {}: {err}", dir.display());
@@ -207,26 +168,6 @@ pub fn package_dir_of(path: &Path) -> Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn app_ids() {
-        for good in ["org.example.hello", "io.weft.a1.b2", "a.b.c"] {
-            assert!(AppId::parse(good).is_ok(), "{good}");
-        }
-        for bad in [
-            "",
-            "hello",
-            "org.example",
-            "org.Example.hello",
-            "org.example.1hello",
-            "org.example.hel-lo",
-            "org..hello",
-            "../../etc.passwd.x",
-            "org.example.hello/..",
-        ] {
-            assert!(AppId::parse(bad).is_err(), "{bad}");
-        }
-    }
 
     fn package(root: &Path, id: &str, command: Option<&str>) {
         let dir = root.join(id);

@@ -9,7 +9,7 @@ use weft::app::{App, LoadOptions};
 use weft::cache::{Cache, Outcome, Source};
 use weft::package::Package;
 use weft::process::{Call, ExitEvent, Spawn};
-use weft::wasi_config::WasiConfig;
+use xtask::testing::Weft;
 
 /// The package of one of the guests these tests use (built once).
 fn package(name: &str) -> PathBuf {
@@ -26,7 +26,7 @@ fn load(name: &str, cache: &Path) -> App {
 
 /// The compute guest still computes: the loaded code is the right code.
 fn assert_computes(app: &App) {
-    let config = WasiConfig::for_app(app, &[], |_| None).unwrap().quiet();
+    let config = app.wasi_config(&[], |_| None).unwrap().quiet();
     let method = app.method("compute").unwrap();
     let args = method.parse_args(&["6".into(), "7".into()]).unwrap();
     let event = tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -86,7 +86,7 @@ fn core_modules_cache_the_adapted_component() {
     assert_eq!(load("p1-hello", dir.path()).compiled(), Outcome::Stored);
     let app = load("p1-hello", dir.path());
     assert_eq!(app.compiled(), Outcome::Hit);
-    assert_eq!(app.kind(), weft::loader::WasmKind::CoreModule);
+    assert_eq!(app.kind(), weft::wasm::WasmKind::CoreModule);
 }
 
 #[test]
@@ -112,7 +112,7 @@ fn another_engine_configuration_uses_another_entry() {
 #[test]
 fn a_new_wasm_hash_is_a_new_key() {
     let cache = Cache::new("/unused");
-    let engine = weft::app::EngineSettings::new(&Default::default(), None, false).code_key();
+    let engine = weft::engine::EngineSettings::new(&Default::default(), None, false).code_key();
     let a = cache.entry_path(&engine, &[1; 32], Source::Component);
     let b = cache.entry_path(&engine, &[2; 32], Source::Component);
     assert_ne!(a, b);
@@ -209,31 +209,21 @@ fn processes_racing_on_one_key_all_succeed() {
     let cache = dir.path().join("cache");
     let children: Vec<_> = (0..4)
         .map(|_| {
-            std::process::Command::new(xtask::shipped_binary(
-                env!("CARGO_BIN_EXE_weft-compiler"),
-                "weft",
-            ))
-            .arg("compile")
-            .arg("--cache-dir")
-            .arg(&cache)
-            .arg(package("compute"))
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap()
+            let weft = Weft::new("weft")
+                .arg("compile")
+                .arg("--cache-dir")
+                .arg(&cache)
+                .arg(package("compute"));
+            std::thread::spawn(move || weft.output())
         })
         .collect();
     for child in children {
-        let output = child.wait_with_output().unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
+        let output = child.join().unwrap();
+        assert!(output.code == Some(0), "{output:?}");
         assert!(
-            output.status.success(),
-            "weft compile failed: {stdout} {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        assert!(
-            stdout.contains("compiled and cached") || stdout.contains("already cached"),
-            "{stdout}"
+            output.stdout.contains("compiled and cached")
+                || output.stdout.contains("already cached"),
+            "{output:?}"
         );
     }
     only_entry(&cache);
@@ -268,16 +258,12 @@ fn clean_removes_entries_and_nothing_else() {
 fn the_cache_commands() {
     let dir = tempfile::tempdir().unwrap();
     let weft = |args: &[&std::ffi::OsStr]| {
-        let output = std::process::Command::new(xtask::shipped_binary(
-            env!("CARGO_BIN_EXE_weft-compiler"),
-            "weft",
-        ))
-        .args(args)
-        .env("WEFT_CACHE_DIR", dir.path())
-        .output()
-        .unwrap();
-        assert!(output.status.success(), "weft {args:?}: {output:?}");
-        String::from_utf8(output.stdout).unwrap()
+        let output = Weft::new("weft")
+            .args(args)
+            .env("WEFT_CACHE_DIR", dir.path())
+            .output();
+        assert!(output.code == Some(0), "{output:?}");
+        output.stdout
     };
     let compute = package("compute");
     assert!(weft(&["compile".as_ref(), compute.as_os_str()]).contains("compiled and cached"));
@@ -297,17 +283,13 @@ fn the_cache_commands() {
 fn compile_fills_the_entry_run_uses() {
     let dir = tempfile::tempdir().unwrap();
     let weft = |args: &[&str]| {
-        let output = std::process::Command::new(xtask::shipped_binary(
-            env!("CARGO_BIN_EXE_weft-compiler"),
-            "weft",
-        ))
-        .args(args)
-        .arg(package("p1-hello"))
-        .env("WEFT_CACHE_DIR", dir.path())
-        .output()
-        .unwrap();
-        assert!(output.status.success(), "weft {args:?}: {output:?}");
-        String::from_utf8(output.stdout).unwrap()
+        let output = Weft::new("weft")
+            .args(args)
+            .arg(package("p1-hello"))
+            .env("WEFT_CACHE_DIR", dir.path())
+            .output();
+        assert!(output.code == Some(0), "{output:?}");
+        output.stdout
     };
     assert!(weft(&["compile"]).contains("compiled and cached"));
     let entry = only_entry(dir.path());

@@ -3,7 +3,8 @@
 //! however much the guest writes (the pipe's back-pressure reaches it).
 
 use std::io::Read;
-use std::process::{Command, Stdio};
+
+use xtask::testing::Weft;
 
 /// The guest writes this many bytes and exits.
 const FLOOD: u64 = 256 << 20;
@@ -22,20 +23,14 @@ fn an_output_flood_arrives_whole_in_bounded_memory() {
     std::fs::create_dir(&package).unwrap();
     std::fs::copy(built.join("app.wasm"), package.join("app.wasm")).unwrap();
     std::fs::copy(built.join("no-limits.toml"), package.join("wapp.toml")).unwrap();
-    let mut child = Command::new(xtask::shipped_binary(
-        env!("CARGO_BIN_EXE_weft-compiler"),
-        "weft",
-    ))
-    .arg("run")
-    .arg(&package)
-    .arg(FLOOD.to_string())
-    .env("WEFT_CACHE_DIR", xtask::cache_dir(&xtask::workspace_root()))
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("starting weft run");
-    let mut stdout = child.stdout.take().unwrap();
+    let mut weft = Weft::new("weft")
+        .arg("run")
+        .arg(&package)
+        .arg(FLOOD.to_string())
+        .env("WEFT_CACHE_DIR", xtask::cache_dir(&xtask::workspace_root()))
+        .spawn();
+    let stderr = xtask::testing::read_all(weft.child.stderr.take().unwrap());
+    let mut stdout = weft.child.stdout.take().unwrap();
     let line = b"flood flood flood flood flood flood flood flood flood flood flood flood\n";
     let mut received: u64 = 0;
     let mut peak = None;
@@ -58,17 +53,11 @@ fn an_output_flood_arrives_whole_in_bounded_memory() {
         // Near the end, while the guest still has output to write (so weft
         // is still running), read weft's peak resident memory.
         if peak.is_none() && received >= FLOOD - (8 << 20) {
-            peak = xtask::peak_resident_kib(child.id());
+            peak = xtask::peak_resident_kib(weft.child.id());
         }
     }
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    let status = child.wait().unwrap();
+    let status = weft.wait("the flood did not end");
+    let stderr = String::from_utf8_lossy(&stderr.join().unwrap()).into_owned();
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert_eq!(received, FLOOD, "every byte the guest wrote arrives");
     let peak = peak.expect("weft's peak memory was read while it ran");

@@ -4,21 +4,20 @@
 //! the binaries as they ship.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-const COMPILER: &str = env!("CARGO_BIN_EXE_weft-compiler");
+use xtask::testing::{RunOutput, Weft};
 
 fn package(name: &str) -> PathBuf {
     xtask::test_package(&["p1-hello", "hello"], name)
 }
 
-fn weft(name: &str, cache: &Path) -> Command {
-    let mut command = Command::new(xtask::shipped_binary(COMPILER, name));
-    command
+fn weft(name: &str, cache: &Path) -> Weft {
+    let mut weft = Weft::new(name);
+    weft.command()
         .env("WEFT_CACHE_DIR", cache)
         .env_remove("WEFT_COMPILER")
         .env_remove("RUST_LOG");
-    command
+    weft
 }
 
 /// `weft run FLAGS APP ARGS`, handing over to `compiler` if given.
@@ -28,10 +27,10 @@ fn weft_run(
     flags: &[&str],
     app: &str,
     args: &[&str],
-) -> Output {
+) -> RunOutput {
     let mut command = weft("weft", cache);
     if let Some(compiler) = compiler {
-        command.env("WEFT_COMPILER", compiler);
+        command = command.env("WEFT_COMPILER", compiler);
     }
     command
         .arg("run")
@@ -39,23 +38,18 @@ fn weft_run(
         .arg(package(app))
         .args(args)
         .output()
-        .unwrap()
 }
 
 /// What `WEFT_COMPILER` is set to when there must be no compiler.
 const NO_COMPILER: Option<&str> = Some("/nonexistent/weft-compiler");
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
 fn entries(cache: &Path) -> usize {
     std::fs::read_dir(cache).map_or(0, |dir| dir.count())
 }
 
-fn assert_internal_error(output: &Output, needles: &[&str]) {
-    let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(70), "{output:?}");
+fn assert_internal_error(output: &RunOutput, needles: &[&str]) {
+    let stderr = &output.stderr;
+    assert_eq!(output.code, Some(70), "{output:?}");
     assert!(output.stdout.is_empty(), "{output:?}");
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
     for needle in needles {
@@ -94,13 +88,13 @@ fn the_compiler_fills_the_entry_weft_then_runs_alone() {
         ("p1-hello", "Hello from a preview1 module!"),
     ] {
         let output = weft_run(cache.path(), None, &["--ready"], name, &["again"]);
-        assert!(output.status.success(), "{output:?}");
-        assert_eq!(text(&output.stdout), format!("READY\n{greeting}\n"));
+        assert!(output.code == Some(0), "{output:?}");
+        assert_eq!(output.stdout, format!("READY\n{greeting}\n"));
         assert!(output.stderr.is_empty(), "{output:?}");
 
         let output = weft_run(cache.path(), NO_COMPILER, &[], name, &["again"]);
-        assert!(output.status.success(), "from the cache alone: {output:?}");
-        assert_eq!(text(&output.stdout), format!("{greeting}\n"));
+        assert!(output.code == Some(0), "from the cache alone: {output:?}");
+        assert_eq!(output.stdout, format!("{greeting}\n"));
     }
     assert_eq!(entries(cache.path()), 2);
 }
@@ -111,8 +105,8 @@ fn the_compiler_fills_the_entry_weft_then_runs_alone() {
 fn no_cache_runs_through_the_compiler() {
     let cache = tempfile::tempdir().unwrap();
     let output = weft_run(cache.path(), None, &["--no-cache"], "hello", &["you"]);
-    assert!(output.status.success(), "{output:?}");
-    assert_eq!(text(&output.stdout), "Hello, you!\n");
+    assert!(output.code == Some(0), "{output:?}");
+    assert_eq!(output.stdout, "Hello, you!\n");
     assert_eq!(entries(cache.path()), 0);
 }
 
@@ -126,13 +120,9 @@ fn weft_runtime_hands_over_as_itself() {
         let output = weft("weft-runtime", cache.path())
             .env("WEFT_APP_STORE", &store)
             .args(["org.weft.guests.p1hello", "session-1"])
-            .output()
-            .unwrap();
-        assert!(output.status.success(), "{output:?}");
-        assert_eq!(
-            text(&output.stdout),
-            "READY\nHello from a preview1 module!\n"
-        );
+            .output();
+        assert!(output.code == Some(0), "{output:?}");
+        assert_eq!(output.stdout, "READY\nHello from a preview1 module!\n");
     }
     assert_eq!(entries(cache.path()), 1);
 }
@@ -142,13 +132,12 @@ fn weft_runtime_hands_over_as_itself() {
 #[test]
 fn a_compiler_without_a_compiler_is_refused() {
     let cache = tempfile::tempdir().unwrap();
-    let lean = xtask::shipped_binary(COMPILER, "weft");
+    let lean = xtask::shipped_binary("weft");
     let output = weft("weft", cache.path())
         .env("WEFT_COMPILER", &lean)
         .arg("compile")
         .arg(package("hello"))
-        .output()
-        .unwrap();
+        .output();
     assert_internal_error(
         &output,
         &[

@@ -7,30 +7,28 @@
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-use std::process::Command;
+
+use xtask::testing::Weft;
 
 fn package(name: &str) -> PathBuf {
     xtask::test_package(&["hello", "args-env"], name)
 }
 
-fn weft() -> Command {
-    let mut command = Command::new(xtask::shipped_binary(
-        env!("CARGO_BIN_EXE_weft-compiler"),
-        "weft",
-    ));
-    command
-        .env_clear()
-        .env("WEFT_CACHE_DIR", xtask::cache_dir(&xtask::workspace_root()));
-    command
+fn weft() -> Weft {
+    let mut weft = Weft::new("weft");
+    weft.command().env_clear();
+    weft.env("WEFT_CACHE_DIR", xtask::cache_dir(&xtask::workspace_root()))
 }
 
 /// Runs and returns (exit code, stdout, stderr); checks stderr is one line.
-fn refused(command: &mut Command) -> (Option<i32>, String, String) {
-    let output = command.output().expect("running weft");
-    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(stderr.lines().count(), 1, "one line on stderr: {stderr}");
-    (output.status.code(), stdout, stderr)
+fn refused(weft: Weft) -> (Option<i32>, String, String) {
+    let output = weft.output();
+    assert_eq!(
+        output.stderr.lines().count(),
+        1,
+        "one line on stderr: {output:?}"
+    );
+    (output.code, output.stdout, output.stderr)
 }
 
 const NOT_UTF8: &[u8] = b"caf\xe9";

@@ -3,10 +3,10 @@
 
 use wasmtime::component::Val;
 use weft::app::{App, LoadOptions};
+use weft::instance::WasiConfig;
 use weft::limits::LimitHit;
 use weft::package::Package;
 use weft::process::{Call, ExitEvent, Spawn};
-use weft::wasi_config::WasiConfig;
 
 /// The package of one of the guests these tests use (built once).
 fn package(name: &str) -> std::path::PathBuf {
@@ -19,7 +19,7 @@ fn load(name: &str, options: &LoadOptions) -> App {
 
 fn quiet_config(app: &App, args: &[&str]) -> WasiConfig {
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    WasiConfig::for_app(app, &args, |_| None).unwrap().quiet()
+    app.wasi_config(&args, |_| None).unwrap().quiet()
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -6,92 +6,83 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use xtask::http_client;
+use xtask::testing::{Running, Weft};
 
 fn package() -> std::path::PathBuf {
     xtask::test_package(&["http-hello"], "http-hello")
 }
 
 struct Served {
-    child: Child,
+    weft: Running,
     address: String,
-    stderr: Arc<Mutex<String>>,
+    /// The stderr reader: it ends, with all of stderr, when weft exits.
+    stderr: std::thread::JoinHandle<String>,
 }
 
 fn serve(flags: &[&str]) -> Served {
-    let mut child = Command::new(xtask::shipped_binary(
-        env!("CARGO_BIN_EXE_weft-compiler"),
-        "weft",
-    ))
-    .arg("serve")
-    .args(["--listen", "127.0.0.1:0"])
-    .args(flags)
-    .arg(package())
-    .stdin(Stdio::null())
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("starting weft serve");
-    let stderr = child.stderr.take().unwrap();
-    let text = Arc::new(Mutex::new(String::new()));
+    let mut weft = Weft::new("weft")
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0"])
+        .args(flags)
+        .arg(package())
+        .spawn();
+    let stderr = weft.child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
-    let collected = text.clone();
-    std::thread::spawn(move || {
+    let reader = std::thread::spawn(move || {
         let mut tx = Some(tx);
+        let mut text = String::new();
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
             if let Some(address) = line.split("listening on http://").nth(1)
                 && let Some(tx) = tx.take()
             {
                 let _ = tx.send(address.trim().to_string());
             }
-            collected.lock().unwrap().push_str(&format!("{line}\n"));
+            text.push_str(&line);
+            text.push('\n');
         }
+        text
     });
-    let address = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("weft serve printed its address");
+    let address = match rx.recv_timeout(Duration::from_secs(60)) {
+        Ok(address) => address,
+        Err(_) => {
+            drop(weft);
+            panic!(
+                "weft serve never printed its address; stderr:\n{}",
+                reader.join().unwrap_or_default()
+            );
+        }
+    };
     Served {
-        child,
+        weft,
         address,
-        stderr: text,
+        stderr: reader,
     }
 }
 
 impl Served {
     /// Peak resident memory of the weft process, in KiB.
     fn peak_rss_kib(&self) -> u64 {
-        xtask::peak_resident_kib(self.child.id()).expect("VmHWM in /proc/PID/status")
+        xtask::peak_resident_kib(self.weft.child.id()).expect("VmHWM in /proc/PID/status")
     }
 
     fn terminate(&self) {
         // SAFETY: a plain FFI call with a pid this test owns.
         unsafe {
-            kill(self.child.id() as i32, 15);
+            kill(self.weft.child.id() as i32, 15);
         }
     }
 
-    /// Sends SIGTERM and waits (bounded) for the exit code and stderr.
+    /// Sends SIGTERM and waits (bounded) for the exit code and all of stderr.
     fn stop(mut self) -> (Option<i32>, String) {
         self.terminate();
-        let started = Instant::now();
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            if started.elapsed() > Duration::from_secs(60) {
-                let _ = self.child.kill();
-                panic!("weft serve did not stop after SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        };
-        std::thread::sleep(Duration::from_millis(50));
-        let stderr = self.stderr.lock().unwrap().clone();
+        let status = self.weft.wait("weft serve did not stop after SIGTERM");
+        let stderr = self.stderr.join().expect("the stderr reader");
         (status.code(), stderr)
     }
 }

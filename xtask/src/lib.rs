@@ -20,6 +20,7 @@ pub mod fuzz;
 pub mod http_client;
 pub mod polyglot;
 pub mod reference;
+pub mod testing;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -68,6 +69,9 @@ pub enum Build {
     C {
         sources: Vec<String>,
         world: Option<String>,
+        /// The WIT folder of `world`, relative to `guests/`, when it is not
+        /// the root `wit/` (a test world that weft's own WIT does not hold).
+        wit: Option<String>,
     },
     /// Python made a component by componentize-py, for a world of `wit/`.
     Python { world: String, module: String },
@@ -81,6 +85,16 @@ pub enum Build {
     },
     /// Nothing to build: the folder is packed as it is (for manifest errors).
     None,
+}
+
+impl Build {
+    /// The WIT folder the build reads its world from.
+    pub fn wit_dir(&self, root: &Path) -> PathBuf {
+        match self {
+            Build::C { wit: Some(wit), .. } => root.join("guests").join(wit),
+            _ => root.join("wit"),
+        }
+    }
 }
 
 /// One run of `weft` and what it must do.
@@ -201,28 +215,45 @@ pub struct BuiltGuest {
     pub cases: Vec<Case>,
 }
 
+/// A guest that was not built because its language's toolchain is missing
+/// (`WEFT_GUESTS_SKIP_MISSING=1`): its cases show as ignored tests.
+pub struct SkippedGuest {
+    pub name: String,
+    /// Why: the missing toolchain.
+    pub reason: String,
+    pub cases: Vec<Case>,
+}
+
+/// Builds and packs the guests (all of them, or those named in `only`).
+pub fn build_guests(root: &Path, only: &[String]) -> Result<Vec<BuiltGuest>> {
+    Ok(build_guests_or_skip(root, only)?.0)
+}
+
 /// A `cargo` command: the one running this build (`$CARGO`), else from PATH.
 pub fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
 /// Builds weft as it ships, in `target/debug` or `target/release`: first
-/// `weft-compiler` (package `weft`, with the compiler), then `weft` and
-/// `weft-runtime` (package `weft-cli`, without it). They are separate cargo
-/// invocations because one invocation unifies the host crate's features and
-/// would link the compiler into `weft` too. Returns the path of `weft`.
-pub fn build_weft(root: &Path, release: bool) -> anyhow::Result<PathBuf> {
+/// `weft-compiler` (package `weft-compiler`, with the compiler), then `weft`
+/// and `weft-runtime` (package `weft-cli`, without it). They are separate
+/// cargo invocations because one invocation unifies the host crate's features
+/// and would link the compiler into `weft` too. Returns the path of `weft`.
+///
+/// `progress` shows cargo's own progress (a first build compiles Wasmtime,
+/// several minutes on two cores); the tests build quietly.
+pub fn build_weft(root: &Path, release: bool, progress: bool) -> anyhow::Result<PathBuf> {
     let profile = if release { "release" } else { "debug" };
-    for (package, bin) in [("weft", Some("weft-compiler")), ("weft-cli", None)] {
+    for package in ["weft-compiler", "weft-cli"] {
         let mut command = cargo();
         command
             .current_dir(root)
-            .args(["build", "--quiet", "--package", package]);
+            .args(["build", "--package", package]);
+        if !progress {
+            command.arg("--quiet");
+        }
         if release {
             command.arg("--release");
-        }
-        if let Some(bin) = bin {
-            command.args(["--bin", bin]);
         }
         let status = command
             .status()
@@ -234,18 +265,24 @@ pub fn build_weft(root: &Path, release: bool) -> anyhow::Result<PathBuf> {
     Ok(root.join("target").join(profile).join("weft"))
 }
 
-/// The shipped `weft` or `weft-runtime` (`name`) that the tests run: built
-/// by [`build_weft`] (`cargo xtask test` does that first) into the directory
-/// of `compiler`, the `weft-compiler` cargo built for the tests. Cargo cannot
-/// build it for them (see [`build_weft`]), so this refuses, with the command
-/// to run, a binary that is missing or older than the sources.
-pub fn shipped_binary(compiler: &str, name: &str) -> PathBuf {
-    let path = Path::new(compiler).with_file_name(name);
+/// The shipped `weft`, `weft-runtime` or `weft-compiler` (`name`) that the
+/// tests run: built by [`build_weft`] (`cargo xtask test` does that first)
+/// into the target directory of the running test binary. Cargo cannot build
+/// them for the tests (see [`build_weft`]), so this refuses, with the
+/// command to run, a binary that is missing or older than the sources.
+pub fn shipped_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's own path");
+    // target/<profile>/deps/<test> → target/<profile>/<name>
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test binary lives in target/<profile>/deps");
+    let path = dir.join(name);
     let built = std::fs::metadata(&path)
         .and_then(|meta| meta.modified())
         .unwrap_or_else(|err| {
             panic!(
-                "{} is missing ({err}): the tests run weft as it ships; build it with `cargo build -p weft-cli`, or run the tests with `cargo xtask test`",
+                "{} is missing ({err}): the tests run weft as it ships; build it with `cargo build -p weft-compiler && cargo build -p weft-cli`, or run the tests with `cargo xtask test`",
                 path.display()
             )
         });
@@ -253,7 +290,7 @@ pub fn shipped_binary(compiler: &str, name: &str) -> PathBuf {
         && *modified > built
     {
         panic!(
-            "{} is older than {}: rebuild it with `cargo build -p weft-cli`, or run the tests with `cargo xtask test`",
+            "{} is older than {}: rebuild it with `cargo build -p weft-compiler && cargo build -p weft-cli`, or run the tests with `cargo xtask test`",
             path.display(),
             source.display()
         );
@@ -261,7 +298,8 @@ pub fn shipped_binary(compiler: &str, name: &str) -> PathBuf {
     path
 }
 
-/// The most recently modified file under `host/src` and `cli/src`, found
+/// The most recently modified file under `host/src`, `cli/src` and
+/// `compiler/src`, found
 /// once per process (the conformance suite asks for every case).
 fn newest_source() -> &'static Option<(std::time::SystemTime, PathBuf)> {
     static NEWEST: std::sync::OnceLock<Option<(std::time::SystemTime, PathBuf)>> =
@@ -269,7 +307,11 @@ fn newest_source() -> &'static Option<(std::time::SystemTime, PathBuf)> {
     NEWEST.get_or_init(|| {
         let root = workspace_root();
         let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
-        let mut dirs = vec![root.join("host/src"), root.join("cli/src")];
+        let mut dirs = vec![
+            root.join("host/src"),
+            root.join("cli/src"),
+            root.join("compiler/src"),
+        ];
         while let Some(dir) = dirs.pop() {
             for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
                 let path = entry.path();
@@ -421,8 +463,12 @@ fn sorted_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(dirs)
 }
 
-/// Builds and packs the guests (all of them, or those named in `only`).
-pub fn build_guests(root: &Path, only: &[String]) -> Result<Vec<BuiltGuest>> {
+/// Builds and packs the guests (all of them, or those named in `only`), and
+/// lists those skipped for a missing toolchain.
+pub fn build_guests_or_skip(
+    root: &Path,
+    only: &[String],
+) -> Result<(Vec<BuiltGuest>, Vec<SkippedGuest>)> {
     let mut guests = discover(root)?;
     if !only.is_empty() {
         for name in only {
@@ -478,6 +524,7 @@ pub fn build_guests(root: &Path, only: &[String]) -> Result<Vec<BuiltGuest>> {
     std::fs::create_dir_all(&store)?;
     let mut toolchains = polyglot::Toolchains::new(root);
     let mut built = Vec::new();
+    let mut skipped = Vec::new();
     for (name, dir, spec) in guests {
         let wasm = match &spec.build {
             Build::Rust { target } => {
@@ -502,7 +549,20 @@ pub fn build_guests(root: &Path, only: &[String]) -> Result<Vec<BuiltGuest>> {
             Build::C { .. } | Build::Python { .. } | Build::Js { .. } => {
                 match toolchains.build(&name, &dir, &spec.build)? {
                     Some(wasm) => Some(wasm),
-                    None => continue,
+                    None => {
+                        let reason = toolchains
+                            .skipped
+                            .iter()
+                            .find(|(skipped, _)| skipped == &name)
+                            .map(|(_, why)| why.clone())
+                            .unwrap_or_default();
+                        skipped.push(SkippedGuest {
+                            name,
+                            reason,
+                            cases: spec.cases,
+                        });
+                        continue;
+                    }
                 }
             }
             Build::None => None,
@@ -524,7 +584,7 @@ pub fn build_guests(root: &Path, only: &[String]) -> Result<Vec<BuiltGuest>> {
         });
     }
     toolchains.announce_skipped();
-    Ok(built)
+    Ok((built, skipped))
 }
 
 /// Writes the package for one guest: its assets, its wasm, and its manifest

@@ -35,9 +35,13 @@ fn run(args: &[String]) -> Result<ExitCode> {
     let root = xtask::workspace_root();
     match args.first().map(String::as_str) {
         Some("example") => {
+            eprintln!(
+                "xtask: building weft (weft-compiler, then the lean weft): a first build compiles Wasmtime and Cranelift, roughly 10 minutes on 2 cores; cargo shows its progress below"
+            );
+            let weft = xtask::build_weft(&root, false, true)?;
+            eprintln!("xtask: building and packing the hello guest");
             let built = xtask::build_guests(&root, &["hello".to_string()])?;
             let package = &built[0].package;
-            let weft = xtask::build_weft(&root, false)?;
             eprintln!(
                 "xtask: running {} run --ready {} world",
                 weft.display(),
@@ -74,7 +78,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
             }
             // The tests run weft as it ships: `weft` without the compiler,
             // handing over to `weft-compiler` (see `xtask::build_weft`).
-            xtask::build_weft(&root, false)?;
+            xtask::build_weft(&root, false, false)?;
             let status = xtask::cargo()
                 .current_dir(&root)
                 .args(["test", "--workspace", "--exclude", "weft-cli"])

@@ -104,9 +104,14 @@ impl Toolchains {
         std::fs::create_dir_all(&scratch)?;
         eprintln!("xtask: building guest {name}");
         let wasm = match build {
-            Build::C { sources, world } => {
-                build_c(&root, dir, sources, world.as_deref(), &tool, &scratch)
-            }
+            Build::C { sources, world, .. } => build_c(
+                &build.wit_dir(&root),
+                dir,
+                sources,
+                world.as_deref(),
+                &tool,
+                &scratch,
+            ),
             Build::Python { world, module } => {
                 build_python(&root, dir, world, module, &tool, &scratch)
             }
@@ -150,7 +155,7 @@ fn build_key(root: &Path, dir: &Path, build: &Build, tool: &Tool) -> Result<Stri
     let mut hasher = Sha256::new();
     hasher.update(tool.version.as_bytes());
     hasher.update(format!("{build:?}").as_bytes());
-    for (base, skip_specs) in [(dir, true), (&root.join("wit"), false)] {
+    for (base, skip_specs) in [(dir, true), (&build.wit_dir(root), false)] {
         let mut files = Vec::new();
         list_files(base, &mut files)?;
         files.sort();
@@ -261,7 +266,7 @@ fn find_c() -> Result<Tool> {
 }
 
 fn build_c(
-    root: &Path,
+    wit: &Path,
     dir: &Path,
     sources: &[String],
     world: Option<&str>,
@@ -285,10 +290,12 @@ fn build_c(
     // type, which the linker keeps as a custom section for wit-component.
     use wit_bindgen_core::wit_parser::Resolve;
     let mut resolve = Resolve::default();
-    let (package, _) = resolve.push_dir(root.join("wit")).context("parsing wit/")?;
+    let (package, _) = resolve
+        .push_dir(wit)
+        .with_context(|| format!("parsing {}", wit.display()))?;
     let world_id = resolve
         .select_world(&[package], Some(world))
-        .with_context(|| format!("finding world {world} in wit/"))?;
+        .with_context(|| format!("finding world {world} in {}", wit.display()))?;
     let mut files = wit_bindgen_core::Files::default();
     wit_bindgen_c::Opts::default()
         .build()

@@ -2,5 +2,5 @@
 //! supervisor's `WEFT_RUNTIME_BIN`. Behaves as `weft run --ready <app_id>`.
 
 fn main() {
-    std::process::exit(weft::cli::weft_runtime_main(std::env::args_os().collect()));
+    std::process::exit(weft_cli::weft_runtime_main(std::env::args_os().collect()));
 }

@@ -10,9 +10,9 @@ fn main() {
         .and_then(|arg0| std::path::Path::new(arg0).file_name())
         .map(|name| name.to_string_lossy().into_owned());
     let code = if invoked_as.as_deref() == Some("weft-runtime") {
-        weft::cli::weft_runtime_main(args)
+        weft_cli::weft_runtime_main(args)
     } else {
-        weft::cli::weft_main(args)
+        weft_cli::weft_main(args)
     };
     std::process::exit(code);
 }

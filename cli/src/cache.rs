@@ -1,31 +1,62 @@
 //! `weft compile APP...` fills the compiled-artifact cache; `weft cache
 //! clean` empties it and `weft cache dir` shows where it is.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
-use super::{CacheCommand, CacheDirArgs, CompileArgs};
-use crate::app::{App, LoadOptions};
-use crate::cache::{Cache, Outcome};
-use crate::package::Package;
-use crate::{Error, Result};
+use clap::{Args, Subcommand};
+use weft::app::LoadOptions;
+use weft::cache::{Cache, Outcome};
+use weft::package::Package;
+use weft::{Error, Result};
+
+use crate::load_app;
+use crate::options::StoreArgs;
+
+#[derive(Args)]
+pub(crate) struct CompileArgs {
+    /// The apps: package directories, wapp.toml files, app ids or command names.
+    #[arg(value_name = "APP", required = true)]
+    pub apps: Vec<OsString>,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The cache directory [default: $WEFT_CACHE_DIR, else $XDG_CACHE_HOME/weft, else ~/.cache/weft].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub(crate) enum CacheCommand {
+    /// Remove every compiled artifact from the cache.
+    Clean(CacheDirArgs),
+    /// Print the cache directory.
+    Dir(CacheDirArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct CacheDirArgs {
+    /// The cache directory [default: $WEFT_CACHE_DIR, else $XDG_CACHE_HOME/weft, else ~/.cache/weft].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
 
 pub(crate) fn compile(args: CompileArgs) -> Result<i32> {
     let cache = cache_at(args.cache_dir)?;
     for app in &args.apps {
-        let dir = super::resolve_app(app, &args.store)?;
+        let dir = args.store.resolve(app)?;
         let package = Package::load(&dir)?;
         // A `wasi:http/proxy` component is loaded as `weft serve` loads it,
         // anything else as `weft run` does (so the cache entry is the one
         // they use).
-        let serve = crate::loader::exports_http_handler(&package.wasm);
+        let serve = weft::wasm::exports_http_handler(&package.wasm);
         let options = LoadOptions {
             serve: serve.then_some(1),
             one_process: !serve,
             cache: Some(cache.clone()),
-            progress: super::show_progress(),
+            progress: crate::show_progress(),
             ..LoadOptions::default()
         };
-        let app = App::load(package, &options)?;
+        let app = load_app(package, &options)?;
         let what = match app.compiled() {
             Outcome::Hit => "already cached",
             Outcome::Stored => "compiled and cached",

@@ -1,7 +1,16 @@
 //! `weft hash FILE`: prints the `sha256:<hex>` value to paste into a manifest.
 
-use super::HashArgs;
-use crate::{Error, Result};
+use std::path::PathBuf;
+
+use clap::Args;
+use weft::{Error, Result};
+
+#[derive(Args)]
+pub(crate) struct HashArgs {
+    /// The wasm file.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
 
 pub(crate) fn hash(args: HashArgs) -> Result<i32> {
     if args.file.is_dir() {
@@ -16,6 +25,6 @@ pub(crate) fn hash(args: HashArgs) -> Result<i32> {
             args.file.display()
         ))
     })?;
-    out!("{}", crate::package::hash_of(&bytes));
+    out!("{}", weft::digest::hash_of(&bytes));
     Ok(0)
 }

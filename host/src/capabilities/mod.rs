@@ -1,38 +1,85 @@
-//! Capability groups: the table from each WASI group a manifest can grant to
-//! the interfaces it links, the per-app linker built from the granted groups
-//! only, and the import pre-check that refuses an ungranted import by name.
+//! Capability rooms: one module per WASI group a manifest can grant. Each
+//! room opens with the interfaces it implements and holds, in one place:
 //!
-//! | group             | interfaces linked                                                   |
-//! |-------------------|---------------------------------------------------------------------|
-//! | `wasi:io`         | `error`, `poll`, `streams`                                          |
-//! | `wasi:cli`        | `environment`, `exit`, `stdin`, `stdout`, `stderr`, `terminal-*`    |
-//! | `wasi:clocks`     | `wall-clock`, `monotonic-clock`                                     |
-//! | `wasi:filesystem` | `types`, `preopens`                                                 |
-//! | `wasi:random`     | `random`, `insecure`, `insecure-seed`                               |
-//! | `wasi:sockets`    | `network`, `instance-network`, `tcp`, `tcp-create-socket`, `udp`,   |
-//! |                   | `udp-create-socket`, `ip-name-lookup`                               |
-//! | `wasi:http`       | `types`, `outgoing-handler`                                         |
+//! - its interface table, one row per interface: the name and the
+//!   wasmtime-wasi (or wasmtime-wasi-http) call that links it, generic over
+//!   the store's view trait, never over one concrete store type
+//!   ([`wasi_interfaces!`]; a second WASI release gets a second table beside
+//!   the first, `p3` beside `p2`);
+//! - the validation of its manifest values (`cli::env_var`, `filesystem::mount`,
+//!   `http::AllowedHost::parse`), which [`crate::manifest`] calls;
+//! - its per-instance preparation (`cli::prepare`, `filesystem::prepare`,
+//!   `http::OutboundPolicy`), which [`crate::instance`] calls.
+//!
+//! This module joins them: the [`Group`]s, the per-app linker built from the
+//! granted groups only ([`CapabilitySet::linker`]), and the import pre-check
+//! that refuses an ungranted import by name ([`check_imports`]).
+//!
+//! | group             | room              |
+//! |-------------------|-------------------|
+//! | `wasi:io`         | [`io`]            |
+//! | `wasi:cli`        | [`cli`]           |
+//! | `wasi:clocks`     | [`clocks`]        |
+//! | `wasi:filesystem` | [`filesystem`]    |
+//! | `wasi:random`     | [`random`]        |
+//! | `wasi:sockets`    | [`sockets`]       |
+//! | `wasi:http`       | [`http`]          |
 //!
 //! Granting a group grants the interfaces, not the resources behind them: the
 //! files a guest sees are its mounts, the sockets it may use are none until an
-//! allow-list exists, and so on (see `wasi_config`).
+//! allow-list exists, and so on.
 
 use std::fmt;
 
 use wasmtime::Engine;
-use wasmtime::component::{Component, HasData, Linker, ResourceTable};
+use wasmtime::component::{Component, Linker};
 use wasmtime_wasi::WasiView;
-use wasmtime_wasi::cli::{WasiCli, WasiCliView};
-use wasmtime_wasi::clocks::{WasiClocks, WasiClocksView};
-use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView};
-use wasmtime_wasi::p2::bindings as wasi;
-use wasmtime_wasi::random::{WasiRandom, WasiRandomView};
-use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsView};
-use wasmtime_wasi_http::WasiHttp;
-use wasmtime_wasi_http::p2::bindings as wasi_http;
+use wasmtime_wasi_http::WasiHttpView;
 
-use crate::wasi_config::InstanceState;
 use crate::{Error, ErrorKind, Result};
+
+/// A room's table of the interfaces of one WASI release. Each row names an
+/// interface (without its version) and the expression that links it, with
+/// `l` the linker and `T` the store's data; from the rows come the module
+/// `$release` with the list `INTERFACES` and the function `link`, so a row is
+/// the one place an interface is named.
+macro_rules! wasi_interfaces {
+    ($release:ident for <$t:ident: $view:path>, $l:ident; $($name:literal => $link:expr),* $(,)?) => {
+        /// The room's interfaces of this WASI release: the table and its links.
+        pub mod $release {
+            #[allow(unused_imports)]
+            use super::*;
+
+            /// The interfaces, without package versions.
+            pub const INTERFACES: &[&str] = &[$($name),*];
+
+            /// Links one interface of [`INTERFACES`]; `None` for any other.
+            pub fn link<$t: $view + 'static>(
+                interface: &str,
+                $l: &mut Linker<$t>,
+            ) -> Option<wasmtime::Result<()>> {
+                match interface {
+                    $($name => Some($link),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+pub mod cli;
+pub mod clocks;
+pub mod filesystem;
+pub mod http;
+pub mod io;
+pub mod random;
+pub mod sockets;
+
+/// The store data a linker of granted capabilities reaches: WASI's view and
+/// wasi:http's. [`crate::instance::InstanceState`] is weft's.
+pub trait HostView: WasiView + WasiHttpView + 'static {}
+
+impl<T: WasiView + WasiHttpView + 'static> HostView for T {}
 
 /// A WASI group that a manifest can list in `imports`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -74,40 +121,36 @@ impl Group {
         Group::ALL.into_iter().find(|g| g.name() == name)
     }
 
-    /// The interfaces the group links, without package versions.
+    /// The interfaces the group links, without package versions: its room's table.
     pub fn interfaces(self) -> &'static [&'static str] {
         match self {
-            Group::Io => &["wasi:io/error", "wasi:io/poll", "wasi:io/streams"],
-            Group::Cli => &[
-                "wasi:cli/environment",
-                "wasi:cli/exit",
-                "wasi:cli/stdin",
-                "wasi:cli/stdout",
-                "wasi:cli/stderr",
-                "wasi:cli/terminal-input",
-                "wasi:cli/terminal-output",
-                "wasi:cli/terminal-stdin",
-                "wasi:cli/terminal-stdout",
-                "wasi:cli/terminal-stderr",
-            ],
-            Group::Clocks => &["wasi:clocks/wall-clock", "wasi:clocks/monotonic-clock"],
-            Group::Filesystem => &["wasi:filesystem/types", "wasi:filesystem/preopens"],
-            Group::Random => &[
-                "wasi:random/random",
-                "wasi:random/insecure",
-                "wasi:random/insecure-seed",
-            ],
-            Group::Sockets => &[
-                "wasi:sockets/network",
-                "wasi:sockets/instance-network",
-                "wasi:sockets/tcp",
-                "wasi:sockets/tcp-create-socket",
-                "wasi:sockets/udp",
-                "wasi:sockets/udp-create-socket",
-                "wasi:sockets/ip-name-lookup",
-            ],
-            Group::Http => &["wasi:http/types", "wasi:http/outgoing-handler"],
+            Group::Io => io::p2::INTERFACES,
+            Group::Cli => cli::p2::INTERFACES,
+            Group::Clocks => clocks::p2::INTERFACES,
+            Group::Filesystem => filesystem::p2::INTERFACES,
+            Group::Random => random::p2::INTERFACES,
+            Group::Sockets => sockets::p2::INTERFACES,
+            Group::Http => http::p2::INTERFACES,
         }
+    }
+
+    /// Links one of the group's interfaces (named without its version) with
+    /// its room's own call.
+    fn link<T: HostView>(self, interface: &str, l: &mut Linker<T>) -> wasmtime::Result<()> {
+        let linked = match self {
+            Group::Io => io::p2::link(interface, l),
+            Group::Cli => cli::p2::link(interface, l),
+            Group::Clocks => clocks::p2::link(interface, l),
+            Group::Filesystem => filesystem::p2::link(interface, l),
+            Group::Random => random::p2::link(interface, l),
+            Group::Sockets => sockets::p2::link(interface, l),
+            Group::Http => http::p2::link(interface, l),
+        };
+        linked.unwrap_or_else(|| {
+            Err(wasmtime::format_err!(
+                "weft has no implementation of {interface} in the {self} group"
+            ))
+        })
     }
 
     /// The group that links an interface (given without its version), if any.
@@ -118,86 +161,10 @@ impl Group {
     }
 }
 
-/// Adds one interface of the table above (named without its version) to the
-/// linker, with its own wasmtime-wasi or wasmtime-wasi-http `add_to_linker`.
-fn link_interface(interface: &str, l: &mut Linker<InstanceState>) -> wasmtime::Result<()> {
-    type T = InstanceState;
-    use wasi::{cli, clocks, filesystem, random, sockets};
-    use wasmtime_wasi_http::WasiHttpView;
-    use wasmtime_wasi_io::bindings::wasi::io;
-    match interface {
-        "wasi:io/error" => io::error::add_to_linker::<T, Io>(l, |t| t.ctx().table),
-        "wasi:io/poll" => io::poll::add_to_linker::<T, Io>(l, |t| t.ctx().table),
-        "wasi:io/streams" => io::streams::add_to_linker::<T, Io>(l, |t| t.ctx().table),
-        "wasi:cli/environment" => cli::environment::add_to_linker::<T, WasiCli>(l, T::cli),
-        "wasi:cli/exit" => cli::exit::add_to_linker::<T, WasiCli>(l, T::cli),
-        "wasi:cli/stdin" => cli::stdin::add_to_linker::<T, WasiCli>(l, T::cli),
-        "wasi:cli/stdout" => cli::stdout::add_to_linker::<T, WasiCli>(l, T::cli),
-        "wasi:cli/stderr" => cli::stderr::add_to_linker::<T, WasiCli>(l, T::cli),
-        "wasi:cli/terminal-input" => cli::terminal_input::add_to_linker::<T, WasiCli>(l, T::cli),
-        "wasi:cli/terminal-output" => cli::terminal_output::add_to_linker::<T, WasiCli>(l, T::cli),
-        "wasi:cli/terminal-stdin" => cli::terminal_stdin::add_to_linker::<T, WasiCli>(l, T::cli),
-        "wasi:cli/terminal-stdout" => cli::terminal_stdout::add_to_linker::<T, WasiCli>(l, T::cli),
-        "wasi:cli/terminal-stderr" => cli::terminal_stderr::add_to_linker::<T, WasiCli>(l, T::cli),
-        "wasi:clocks/wall-clock" => {
-            clocks::wall_clock::add_to_linker::<T, WasiClocks>(l, T::clocks)
-        }
-        "wasi:clocks/monotonic-clock" => {
-            clocks::monotonic_clock::add_to_linker::<T, WasiClocks>(l, T::clocks)
-        }
-        "wasi:filesystem/types" => {
-            filesystem::types::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)
-        }
-        "wasi:filesystem/preopens" => {
-            filesystem::preopens::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)
-        }
-        "wasi:random/random" => random::random::add_to_linker::<T, WasiRandom>(l, T::random),
-        "wasi:random/insecure" => random::insecure::add_to_linker::<T, WasiRandom>(l, T::random),
-        "wasi:random/insecure-seed" => {
-            random::insecure_seed::add_to_linker::<T, WasiRandom>(l, T::random)
-        }
-        "wasi:sockets/network" => {
-            let options = wasi::LinkOptions::default();
-            sockets::network::add_to_linker::<T, WasiSockets>(l, &(&options).into(), T::sockets)
-        }
-        "wasi:sockets/instance-network" => {
-            sockets::instance_network::add_to_linker::<T, WasiSockets>(l, T::sockets)
-        }
-        "wasi:sockets/tcp" => sockets::tcp::add_to_linker::<T, WasiSockets>(l, T::sockets),
-        "wasi:sockets/tcp-create-socket" => {
-            sockets::tcp_create_socket::add_to_linker::<T, WasiSockets>(l, T::sockets)
-        }
-        "wasi:sockets/udp" => sockets::udp::add_to_linker::<T, WasiSockets>(l, T::sockets),
-        "wasi:sockets/udp-create-socket" => {
-            sockets::udp_create_socket::add_to_linker::<T, WasiSockets>(l, T::sockets)
-        }
-        "wasi:sockets/ip-name-lookup" => {
-            sockets::ip_name_lookup::add_to_linker::<T, WasiSockets>(l, T::sockets)
-        }
-        "wasi:http/types" => {
-            let options = wasi_http::LinkOptions::default();
-            wasi_http::http::types::add_to_linker::<T, WasiHttp>(l, &(&options).into(), T::http)
-        }
-        "wasi:http/outgoing-handler" => {
-            wasi_http::http::outgoing_handler::add_to_linker::<T, WasiHttp>(l, T::http)
-        }
-        other => Err(wasmtime::format_err!(
-            "weft has no implementation of {other}"
-        )),
-    }
-}
-
 impl fmt::Display for Group {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
-}
-
-/// `wasi:io` reaches only the store's resource table.
-struct Io;
-
-impl HasData for Io {
-    type Data<'a> = &'a mut ResourceTable;
 }
 
 /// The set of groups an app is granted.
@@ -225,10 +192,10 @@ impl CapabilitySet {
     /// imports (`imports`, as checked by [`check_imports`]). An interface the
     /// app does not import could never be called, so leaving it out changes
     /// nothing but the time a start spends defining host functions.
-    pub fn linker(&self, engine: &Engine, imports: &[Import]) -> Result<Linker<InstanceState>> {
+    pub fn linker<T: HostView>(&self, engine: &Engine, imports: &[Import]) -> Result<Linker<T>> {
         let mut linker = Linker::new(engine);
         for (group, interface) in self.to_link(imports) {
-            link_interface(interface, &mut linker).map_err(|err| {
+            group.link(interface, &mut linker).map_err(|err| {
                 Error::internal(format!("cannot link {interface} (the {group} group)"))
                     .caused_by_wasmtime(&err)
             })?;
@@ -261,16 +228,47 @@ pub struct Import {
     pub name: String,
     /// The group that grants it, or `None` when no group does.
     pub group: Option<Group>,
+    /// What is imported.
+    pub kind: ImportKind,
 }
 
-/// Lists a component's imports with the group that grants each.
+/// What kind of item an import is. Type imports bounded by equality (a
+/// world-level record, variant, enum, flags or alias: `world w { record
+/// point {..} }` makes the component import `point`) need nothing from the
+/// host and are not listed at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportKind {
+    /// An instance (an interface) or a function.
+    Item,
+    /// A resource type the host would have to provide (a world-level
+    /// `resource`): no capability group provides one.
+    Resource,
+}
+
+impl Import {
+    fn new(name: &str, kind: ImportKind) -> Import {
+        Import {
+            name: name.to_string(),
+            group: match kind {
+                ImportKind::Item => Group::granting(unversioned(name)),
+                ImportKind::Resource => None,
+            },
+            kind,
+        }
+    }
+}
+
+/// Lists a component's imports with the group that grants each, leaving out
+/// type imports that need no linking.
 pub fn imports_of(component: &Component, engine: &Engine) -> Vec<Import> {
+    use wasmtime::component::types::ComponentItem;
     component
         .component_type()
         .imports(engine)
-        .map(|(name, _item)| Import {
-            name: name.to_string(),
-            group: Group::granting(unversioned(name)),
+        .filter_map(|(name, item)| match item.ty {
+            ComponentItem::Type(_) => None,
+            ComponentItem::Resource(_) => Some(Import::new(name, ImportKind::Resource)),
+            _ => Some(Import::new(name, ImportKind::Item)),
         })
         .collect()
 }
@@ -287,14 +285,16 @@ pub fn imports_in(bytes: &[u8], path: &std::path::Path) -> Result<Vec<Import>> {
         ))
     };
     let mut imports = Vec::new();
-    crate::loader::for_each_top_level_payload(bytes, |payload| {
+    crate::wasm::for_each_top_level_payload(bytes, |payload| {
         if let wasmparser::Payload::ComponentImportSection(section) = payload {
             for import in section {
-                let name = import?.name.name;
-                imports.push(Import {
-                    name: name.to_string(),
-                    group: Group::granting(unversioned(name)),
-                });
+                let import = import?;
+                let kind = match import.ty {
+                    wasmparser::ComponentTypeRef::Type(wasmparser::TypeBounds::Eq(_)) => continue,
+                    wasmparser::ComponentTypeRef::Type(_) => ImportKind::Resource,
+                    _ => ImportKind::Item,
+                };
+                imports.push(Import::new(import.name.name, kind));
             }
         }
         Ok(())
@@ -324,6 +324,15 @@ pub fn check_imports(
                 if !missing.iter().any(|(g, _)| *g == group) {
                     missing.push((group, &import.name));
                 }
+            }
+            None if import.kind == ImportKind::Resource => {
+                return Err(Error::new(
+                    ErrorKind::Capability,
+                    format!(
+                        "the app imports the resource type `{}`, which the host would have to provide, and weft provides no resources of its own; define the resource in an interface the app exports, or import it from a WASI interface",
+                        import.name
+                    ),
+                ));
             }
             None => {
                 return Err(Error::new(
@@ -382,10 +391,7 @@ mod tests {
     }
 
     fn import(name: &str) -> Import {
-        Import {
-            name: name.to_string(),
-            group: Group::granting(unversioned(name)),
-        }
+        Import::new(name, ImportKind::Item)
     }
 
     #[test]
@@ -411,6 +417,21 @@ mod tests {
         assert!(message.contains("app/wapp.toml"), "{message}");
     }
 
+    /// Store data for linkers that are built and never instantiated.
+    struct LinkOnly;
+
+    impl WasiView for LinkOnly {
+        fn ctx(&mut self) -> wasmtime_wasi::WasiCtxView<'_> {
+            unreachable!("these tests only build linkers")
+        }
+    }
+
+    impl WasiHttpView for LinkOnly {
+        fn http(&mut self) -> wasmtime_wasi_http::WasiHttpCtxView<'_> {
+            unreachable!("these tests only build linkers")
+        }
+    }
+
     /// Every interface of every group, as a component would import it.
     fn every_import() -> Vec<Import> {
         Group::ALL
@@ -428,10 +449,10 @@ mod tests {
             let set = CapabilitySet::new(&[group]);
             let linked: Vec<_> = set.to_link(&imports).map(|(_, i)| i).collect();
             assert_eq!(linked, group.interfaces());
-            set.linker(&engine, &imports).unwrap();
+            set.linker::<LinkOnly>(&engine, &imports).unwrap();
         }
         CapabilitySet::new(&Group::ALL)
-            .linker(&engine, &imports)
+            .linker::<LinkOnly>(&engine, &imports)
             .unwrap();
     }
 
@@ -493,6 +514,54 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.message().contains("acme:gpu/compute@1.0.0"));
+    }
+
+    #[test]
+    fn a_resource_import_is_refused_as_such() {
+        let imports = vec![Import::new("handle", ImportKind::Resource)];
+        let err = check_imports(
+            &imports,
+            &CapabilitySet::new(&Group::ALL),
+            std::path::Path::new("x"),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Capability);
+        assert!(
+            err.message().contains(
+                "imports the resource type `handle`, which the host would have to provide"
+            ),
+            "{}",
+            err.message()
+        );
+    }
+
+    /// `world w { record point {..} enum color {..} resource handle; export
+    /// f: func(p: point) -> color; }`, as a binary: the type imports of the
+    /// record and the enum are left out, the resource is kept as one.
+    #[test]
+    fn world_level_types_are_not_imports_but_resources_are() {
+        let wasm = wat::parse_str(
+            r#"(component
+                (type $point' (record (field "x" s32) (field "y" s32)))
+                (import "point" (type $point (eq $point')))
+                (type $color' (enum "red" "green"))
+                (import "color" (type $color (eq $color')))
+                (import "handle" (type $handle (sub resource)))
+                (import "wasi:cli/stdout@0.2.3" (instance))
+            )"#,
+        )
+        .unwrap();
+        let imports = imports_in(&wasm, std::path::Path::new("w.wasm")).unwrap();
+        assert_eq!(
+            imports,
+            [
+                Import::new("handle", ImportKind::Resource),
+                Import::new("wasi:cli/stdout@0.2.3", ImportKind::Item),
+            ]
+        );
+        let engine = Engine::default();
+        let component = Component::new(&engine, &wasm).unwrap();
+        assert_eq!(imports_of(&component, &engine), imports);
     }
 
     #[test]

@@ -2,30 +2,45 @@
 //! wasm, entry point, grants) without running it, and shows what it found.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 
-use super::CheckArgs;
-use crate::Result;
-use crate::app::{App, LoadOptions};
-use crate::capabilities::Group;
-use crate::limits::{format_bytes, format_duration};
-use crate::loader::WasmKind;
-use crate::package::Package;
+use clap::Args;
+use weft::Result;
+use weft::app::LoadOptions;
+use weft::capabilities::Group;
+use weft::limits::{format_bytes, format_duration};
+use weft::package::Package;
+use weft::wasm::WasmKind;
+
+use crate::load_app;
+use crate::options::{CacheArgs, StoreArgs};
+
+#[derive(Args)]
+pub(crate) struct CheckArgs {
+    /// The package: a directory, its wapp.toml, or an installed app's id.
+    #[arg(value_name = "APP")]
+    pub app: OsString,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
 
 pub(crate) fn check(args: CheckArgs) -> Result<i32> {
-    let dir = super::resolve_app(&args.app, &args.store)?;
+    let dir = args.store.resolve(&args.app)?;
     let package = Package::load(&dir)?;
     // A `wasi:http/proxy` component is loaded as `weft serve` loads it,
     // anything else as `weft run` does (so the cache entry is the one
     // they use).
-    let serve = crate::loader::exports_http_handler(&package.wasm);
+    let serve = weft::wasm::exports_http_handler(&package.wasm);
     let options = LoadOptions {
         serve: serve.then_some(1),
         one_process: !serve,
         cache: args.cache.cache(),
-        progress: super::show_progress(),
+        progress: crate::show_progress(),
         ..LoadOptions::default()
     };
-    let app = App::load(package, &options)?;
+    let app = load_app(package, &options)?;
     let manifest = app.manifest();
 
     out!(

@@ -12,21 +12,31 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
-use super::{ExitCodes, report};
-use crate::Error;
+use weft::Error;
 
 /// Set in the compiler's environment, so that a `WEFT_COMPILER` pointing at
 /// a weft without a compiler fails instead of handing over forever.
 const HANDED_OVER: &str = "WEFT_HANDED_OVER";
 
-/// Replaces this process with the compiler running the same command; returns
-/// (an exit code) only when that cannot be done.
-pub(super) fn exec(invoked_as: &str, args: &[OsString], why: &Error) -> i32 {
-    let why = why.message();
-    let fail = |message: String| {
-        report(&Error::internal(message));
-        ExitCodes::INTERNAL
+/// What this process was started as (`weft` or `weft-runtime`) and its argv.
+static INVOCATION: OnceLock<(&'static str, Vec<OsString>)> = OnceLock::new();
+
+/// Records the invocation that [`exec`] hands over.
+pub(crate) fn remember(invoked_as: &'static str, args: &[OsString]) {
+    let _ = INVOCATION.set((invoked_as, args.to_vec()));
+}
+
+/// Replaces this process with the compiler running the same command. It
+/// returns only when that cannot be done, with the error to report; `why`
+/// says why the compiler is needed.
+pub(crate) fn exec(why: &str) -> Error {
+    let fail = |message: String| Error::internal(message);
+    let Some((invoked_as, args)) = INVOCATION.get() else {
+        return fail(format!(
+            "{why}, and this weft cannot tell how it was started"
+        ));
     };
     if std::env::var_os(HANDED_OVER).is_some() {
         return fail(format!(
@@ -42,7 +52,7 @@ pub(super) fn exec(invoked_as: &str, args: &[OsString], why: &Error) -> i32 {
     };
     if !compiler.is_file() {
         return fail(format!(
-            "{why}: weft hands compiling to {}, which does not exist; install weft-compiler next to weft (`cargo install --path host --bin weft-compiler`), or set WEFT_COMPILER to its path",
+            "{why}: weft hands compiling to {}, which does not exist; install weft-compiler next to weft (`cargo install --path compiler`), or set WEFT_COMPILER to its path",
             compiler.display()
         ));
     }
@@ -58,7 +68,7 @@ pub(super) fn exec(invoked_as: &str, args: &[OsString], why: &Error) -> i32 {
     let err = {
         let _ = invoked_as;
         match command.status() {
-            Ok(status) => return status.code().unwrap_or(ExitCodes::INTERNAL),
+            Ok(status) => std::process::exit(status.code().unwrap_or(weft::ExitCodes::INTERNAL)),
             Err(err) => err,
         }
     };
@@ -67,7 +77,6 @@ pub(super) fn exec(invoked_as: &str, args: &[OsString], why: &Error) -> i32 {
         compiler.display()
     ))
 }
-
 /// `$WEFT_COMPILER`, else `weft-compiler` beside this executable.
 fn compiler_path() -> Result<PathBuf, String> {
     if let Some(path) = std::env::var_os("WEFT_COMPILER").filter(|p| !p.is_empty()) {

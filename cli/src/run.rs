@@ -4,18 +4,44 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use clap::Args;
 use wasmtime::component::Val;
 use wasmtime::component::wasm_wave::untyped::UntypedFuncCall;
+use weft::app::{App, Entry, LoadOptions};
+use weft::cache::Cache;
+use weft::id::AppId;
+use weft::invoke;
+use weft::package::Package;
+use weft::process::{self, Call, ExitEvent, Spawn};
+use weft::store;
+use weft::{Error, Result};
 
-use super::{RunArgs, code_for, report, utf8_args};
-use crate::app::{App, Entry, LoadOptions};
-use crate::cache::Cache;
-use crate::invoke;
-use crate::package::Package;
-use crate::process::{self, Call, ExitEvent, Spawn};
-use crate::store::{self, AppId};
-use crate::wasi_config::WasiConfig;
-use crate::{Error, Result};
+use crate::options::{CacheArgs, LimitArgs, StoreArgs, app_name};
+use crate::{load_app, report, utf8_args};
+
+#[derive(Args)]
+pub(crate) struct RunArgs {
+    /// Print the line READY on stdout once the app has started.
+    #[arg(long)]
+    pub ready: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Call this export instead of the app's entry, with WAVE arguments:
+    /// `--invoke 'compute(6, 7)'` or `--invoke 'my:pkg/iface#f("x")'`.
+    #[arg(long, value_name = "CALL")]
+    pub invoke: Option<String>,
+    /// Print a method's result as JSON instead of WAVE.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+    /// The app: a package directory, its wapp.toml, an installed app's id, a
+    /// command name, or `list`; then the app's arguments.
+    #[arg(value_name = "APP [ARG]...", required = true, num_args = 1.., trailing_var_arg = true)]
+    pub app_and_args: Vec<OsString>,
+}
 
 pub(crate) fn run(args: RunArgs) -> Result<i32> {
     let (app, app_args) = args
@@ -23,8 +49,8 @@ pub(crate) fn run(args: RunArgs) -> Result<i32> {
         .split_first()
         .ok_or_else(|| Error::usage("name the app to run: `weft run APP [ARG]...`"))?;
     let app_args = utf8_args(app_args, "app argument")?;
-    let roots = super::store_roots(&args.store);
-    let target = super::app_name(app)?;
+    let roots = args.store.roots();
+    let target = app_name(app)?;
     if target == "list" && app_args.is_empty() {
         return list(&roots);
     }
@@ -65,11 +91,10 @@ pub(crate) fn run(args: RunArgs) -> Result<i32> {
         serve: None,
         pool: None,
         cache: args.cache.cache(),
-        progress: super::show_progress(),
+        progress: crate::show_progress(),
         one_process: true,
     };
-    let package = Package::load(&dir)?;
-    let app = App::load(package, &options)?;
+    let app = load_app(Package::load(&dir)?, &options)?;
 
     let (call, argv) = match (app.entry(), &invoke) {
         (Entry::Method(method), Some((_, call))) => {
@@ -150,7 +175,7 @@ pub(crate) fn weft_runtime(args: &[OsString]) -> Result<i32> {
         one_process: true,
         ..LoadOptions::default()
     };
-    let app = App::load(Package::load(&dir)?, &options)?;
+    let app = load_app(Package::load(&dir)?, &options)?;
     let call = Call::entry(&app, Vec::new());
     if let Call::Method { method, .. } = &call
         && !method.params.is_empty()
@@ -169,7 +194,7 @@ pub(crate) fn weft_runtime(args: &[OsString]) -> Result<i32> {
 /// rather than taken apart piece by piece, which was about 5 % of a warm
 /// start of a small app.
 fn execute(app: App, call: Call, argv: &[String], print_ready: bool, json: bool) -> Result<i32> {
-    let config = WasiConfig::for_app(&app, argv, |name| std::env::var_os(name))?;
+    let config = app.wasi_config(argv, |name| std::env::var_os(name))?;
     // One process: a single-threaded runtime starts faster than a pool of
     // workers, and blocking host calls still go to Tokio's blocking threads.
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -181,7 +206,7 @@ fn execute(app: App, call: Call, argv: &[String], print_ready: bool, json: bool)
         Call::Run => None,
     };
     let mut spawn = Spawn::new(config, call);
-    spawn.on_ready = Some(Box::new(move || super::signal_ready(print_ready)));
+    spawn.on_ready = Some(Box::new(move || crate::signal_ready(print_ready)));
     let event = runtime.block_on(process::run(&app, spawn));
     // Let guest output still in flight reach its destination before exiting.
     runtime.shutdown_timeout(std::time::Duration::from_secs(5));
@@ -224,7 +249,7 @@ fn exit_code(app: &App, event: ExitEvent, method_name: Option<String>, json: boo
                 .into_error(app)
                 .unwrap_or_else(|| Error::internal("the process ended without a status"));
             report(&error);
-            Ok(code_for(error.kind()))
+            Ok(error.kind().exit_code())
         }
     }
 }

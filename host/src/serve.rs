@@ -24,8 +24,7 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 
 use crate::app::App;
-use crate::limits::{self, LimitHit};
-use crate::wasi_config::{InstanceState, WasiConfig};
+use crate::instance::{self, InstanceState, WasiConfig};
 use crate::{Error, Result};
 
 /// How to serve.
@@ -61,7 +60,7 @@ pub async fn serve(
             app.id()
         ))
     })?;
-    let config = WasiConfig::for_app(&app, &[], |name| std::env::var_os(name))?;
+    let config = app.wasi_config(&[], |name| std::env::var_os(name))?;
     let listener = TcpListener::bind(options.listen).await.map_err(|err| {
         Error::usage(format!(
             "cannot listen on {}: {err}; choose another address with --listen (127.0.0.1:0 picks a free port)",
@@ -175,13 +174,8 @@ impl Server {
     ) -> std::result::Result<hyper::Response<ResponseBody>, String> {
         let started = Instant::now();
         let limits = self.app.limits().clone();
-        let state = self
-            .config
-            .instance_state(&limits)
+        let mut store = instance::new_store(self.proxy.engine(), &self.config, &limits, started)
             .map_err(|err| err.to_string())?;
-        let mut store = Store::new(self.proxy.engine(), state);
-        store.limiter(|state| state.limiter());
-        limits::apply(&mut store, &limits, started).map_err(|err| err.to_string())?;
 
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let incoming = store
@@ -207,18 +201,9 @@ impl Server {
                     .call_handle(&mut store, incoming, outparam)
                     .await
             };
-            match limits.timeout {
-                Some(timeout) => {
-                    match tokio::time::timeout_at((started + timeout).into(), work).await {
-                        Ok(outcome) => outcome.map_err(|err| server.describe(&store, err)),
-                        Err(_) => Err(format!(
-                            "app {} was stopped: {}",
-                            server.app.id(),
-                            LimitHit::Timeout { limit: timeout }
-                        )),
-                    }
-                }
-                None => work.await.map_err(|err| server.describe(&store, err)),
+            match instance::under_timeout(&limits, started, work).await {
+                Ok(outcome) => outcome.map_err(|err| server.describe(&store, err)),
+                Err(hit) => Err(format!("app {} was stopped: {hit}", server.app.id())),
             }
         });
 

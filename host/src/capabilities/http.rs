@@ -1,7 +1,15 @@
-//! Outbound HTTP: the `allowed_hosts` allow-list, its matching rules, and the
-//! `wasi:http` hook that checks every outgoing request against it.
+//! `wasi:http` (outbound): the request and response types and the
+//! outgoing handler. Every outgoing request is checked against the
+//! manifest's `allowed_hosts` ([`OutboundPolicy`], the instance's
+//! `wasi:http` hooks); `weft serve` ([`crate::serve`]) is the inbound side.
 //!
-//! An entry is `scheme://host[:port]`:
+//! | WASI | interfaces                      |
+//! |------|---------------------------------|
+//! | 0.2  | `types`, `outgoing-handler`     |
+//!
+//! Manifest: `[runtime.http]` ([`AllowedHost::parse`], [`HttpSettings`]).
+//!
+//! An `allowed_hosts` entry is `scheme://host[:port]`:
 //! - `scheme` is `http` or `https`;
 //! - `host` is a DNS name or an IP address (IPv6 in brackets), matched exactly
 //!   (case-insensitively), or `*.example.com`, which matches any name that
@@ -20,7 +28,20 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttpHooks};
+use wasmtime::component::Linker;
+use wasmtime_wasi_http::p2::bindings::{LinkOptions, http as wasi_http};
+use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttp, WasiHttpHooks, WasiHttpView};
+
+wasi_interfaces! {
+    p2 for <T: WasiHttpView>, l;
+    "wasi:http/types" => {
+        let options = LinkOptions::default();
+        wasi_http::types::add_to_linker::<T, WasiHttp>(l, &(&options).into(), T::http)
+    },
+    "wasi:http/outgoing-handler" => {
+        wasi_http::outgoing_handler::add_to_linker::<T, WasiHttp>(l, T::http)
+    },
+}
 
 /// One `allowed_hosts` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]

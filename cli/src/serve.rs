@@ -1,0 +1,69 @@
+//! `weft serve [FLAGS] APP`: serves a `wasi:http/proxy` app over HTTP.
+
+use std::ffi::OsString;
+
+use clap::Args;
+use weft::app::LoadOptions;
+use weft::limits::parse_duration;
+use weft::package::Package;
+use weft::serve::{ServeOptions, serve as serve_app};
+use weft::{Error, Result};
+
+use crate::load_app;
+use crate::options::{CacheArgs, LimitArgs, StoreArgs};
+
+#[derive(Args)]
+pub(crate) struct ServeArgs {
+    /// The address to listen on; port 0 picks a free port (the real one is printed).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+    /// Requests handled at once; more wait for a slot.
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_concurrent: u32,
+    /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub shutdown_grace: std::time::Duration,
+    /// Print the line READY on stdout once the server accepts connections.
+    #[arg(long)]
+    pub ready: bool,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Limits for each request, overriding the manifest's.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+    /// The app: a package directory, its wapp.toml, an app id or a command name.
+    #[arg(value_name = "APP")]
+    pub app: OsString,
+}
+
+pub(crate) fn serve(args: ServeArgs) -> Result<i32> {
+    let dir = args.store.resolve(&args.app)?;
+    let options = LoadOptions {
+        limits: args.limits.limits(),
+        method: None,
+        serve: Some(args.max_concurrent as usize),
+        pool: None,
+        cache: args.cache.cache(),
+        progress: crate::show_progress(),
+        one_process: false,
+    };
+    let app = load_app(Package::load(&dir)?, &options)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| Error::internal("cannot start the async runtime").caused_by(&err))?;
+    let print_ready = args.ready;
+    let serve_options = ServeOptions {
+        listen: args.listen,
+        max_concurrent: args.max_concurrent as usize,
+        shutdown_grace: args.shutdown_grace,
+    };
+    runtime.block_on(serve_app(app, serve_options, move |addr| {
+        eprintln!("weft: listening on http://{addr}");
+        crate::signal_ready(print_ready)
+    }))?;
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    Ok(0)
+}
