@@ -244,6 +244,26 @@ pub(crate) fn apply<T: 'static>(
     Ok(())
 }
 
+/// Checks a memory limit: at least one wasm page (64KiB).
+pub fn memory_limit(bytes: u64) -> Result<u64, String> {
+    if bytes < 65_536 {
+        return Err(
+            "is below one wasm page (64KiB); give at least \"64KiB\", like \"64MiB\"".to_string(),
+        );
+    }
+    Ok(bytes)
+}
+
+/// Checks a count limit (fuel, table elements, instances, resources) as a
+/// manifest writes it: a positive number; `example` is one to suggest.
+pub fn count_limit(value: i64, example: &str) -> Result<u64, String> {
+    u64::try_from(value).ok().filter(|n| *n > 0).ok_or_else(|| {
+        format!(
+            "{value} is not a limit; give a positive number, like {example}, or leave the field out for no limit"
+        )
+    })
+}
+
 /// Parses a size: a number of bytes, or a number with a unit (`B`, `KiB`,
 /// `MiB`, `GiB`, `KB`, `MB`, `GB`; `K`, `M`, `G` mean the binary units).
 pub fn parse_bytes(text: &str) -> Result<u64, String> {

@@ -18,7 +18,7 @@ use crate::capabilities::filesystem::{self, Mount};
 use crate::capabilities::http::{AllowedHost, HttpSettings};
 use crate::digest::{hex, parse_hash};
 use crate::id::{AppId, is_command_name};
-use crate::limits::{Limits, parse_bytes, parse_duration};
+use crate::limits::{self, Limits, parse_bytes, parse_duration};
 
 /// A validated manifest.
 #[derive(Debug, Clone)]
@@ -460,38 +460,26 @@ fn validate_wasi(raw: RawWasi, at: &At<'_>) -> Result<WasiSettings, ManifestErro
     })
 }
 
+/// `[runtime.limits]`: each value is checked by [`crate::limits`]; this
+/// says where an error is.
 fn validate_limits(raw: RawLimits, at: &At<'_>) -> Result<Limits, ManifestError> {
-    let positive = |value: Option<Spanned<i64>>, field: &str, example: &str| match value {
-        Some(value) if *value.get_ref() <= 0 => Err(at(
-            value.span(),
-            field,
-            format!(
-                "{} is not a limit; give a positive number, like {example}, or leave the field out for no limit",
-                value.get_ref()
-            ),
-        )),
-        Some(value) => Ok(Some(*value.get_ref() as u64)),
+    let count = |value: Option<Spanned<i64>>, field: &str, example: &str| match value {
+        Some(value) => limits::count_limit(*value.get_ref(), example)
+            .map(Some)
+            .map_err(|why| at(value.span(), field, why)),
         None => Ok(None),
     };
     let memory = match raw.memory {
         Some(memory) => {
             let span = memory.span();
             let bytes = match memory.into_inner() {
-                SizeValue::Bytes(n) if n > 0 => Ok(n as u64),
-                SizeValue::Bytes(n) => Err(format!(
-                    "{n} is not a size; give a positive size, like \"64MiB\""
-                )),
+                SizeValue::Bytes(n) => u64::try_from(n).ok().filter(|n| *n > 0).ok_or_else(|| {
+                    format!("{n} is not a size; give a positive size, like \"64MiB\"")
+                }),
                 SizeValue::Text(text) => parse_bytes(&text),
             }
-            .map_err(|why| at(span.clone(), "runtime.limits.memory", why))?;
-            if bytes < 65_536 {
-                return Err(at(
-                    span,
-                    "runtime.limits.memory",
-                    "is below one wasm page (64KiB); give at least \"64KiB\", like \"64MiB\""
-                        .to_string(),
-                ));
-            }
+            .and_then(limits::memory_limit)
+            .map_err(|why| at(span, "runtime.limits.memory", why))?;
             Some(bytes)
         }
         None => None,
@@ -505,15 +493,15 @@ fn validate_limits(raw: RawLimits, at: &At<'_>) -> Result<Limits, ManifestError>
     };
     Ok(Limits {
         memory,
-        fuel: positive(raw.fuel, "runtime.limits.fuel", "10_000_000")?,
+        fuel: count(raw.fuel, "runtime.limits.fuel", "10_000_000")?,
         timeout,
-        table_elements: positive(
+        table_elements: count(
             raw.table_elements,
             "runtime.limits.table_elements",
             "10_000",
         )?,
-        instances: positive(raw.instances, "runtime.limits.instances", "100")?,
-        resources: positive(raw.resources, "runtime.limits.resources", "10_000")?,
+        instances: count(raw.instances, "runtime.limits.instances", "100")?,
+        resources: count(raw.resources, "runtime.limits.resources", "10_000")?,
     })
 }
 
