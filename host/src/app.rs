@@ -226,14 +226,7 @@ impl App {
         checked: Option<Vec<Import>>,
         options: &LoadOptions,
     ) -> Result<App> {
-        let Start {
-            engine,
-            limits,
-            kind,
-            granted,
-            ..
-        } = &start;
-        let (engine, limits, kind) = (engine.clone(), limits.clone(), *kind);
+        let (engine, limits, kind) = (start.engine.clone(), start.limits.clone(), start.kind);
         let wasm_path = package.wasm_path();
         let manifest = &package.manifest;
         let imports = match checked {
@@ -257,7 +250,7 @@ impl App {
             }
         };
 
-        let mut linker = granted.linker(&engine, &imports)?;
+        let mut linker = start.granted.linker(&engine, &imports)?;
         link_host_interfaces(&mut linker)?;
         let pre = linker.instantiate_pre(&component).map_err(|err| {
             Error::new(
