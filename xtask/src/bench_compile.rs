@@ -67,5 +67,5 @@ fn timed(weft: &Path, subcommand: &str, cache: &Path, package: &Path) -> Result<
 /// Builds `target/release/weft` (and the `weft-compiler` it hands
 /// compiling to) and returns its path.
 pub fn build_release_weft(root: &Path) -> Result<std::path::PathBuf> {
-    crate::build_weft(root, true, false)
+    crate::build_weft(root, false)
 }

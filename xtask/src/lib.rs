@@ -16,6 +16,7 @@ pub mod bench_all;
 pub mod bench_compile;
 pub mod bench_serve;
 pub mod bench_start;
+pub mod docs;
 pub mod fuzz;
 pub mod http_client;
 pub mod polyglot;
@@ -234,55 +235,59 @@ pub fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
-/// Builds weft as it ships, in `target/debug` or `target/release`: first
-/// `weft-compiler` (package `weft-compiler`, with the compiler), then `weft`
-/// and `weft-runtime` (package `weft-cli`, without it). They are separate
-/// cargo invocations because one invocation unifies the host crate's features
-/// and would link the compiler into `weft` too. Returns the path of `weft`.
+/// Builds weft as it ships, in `target/release`: first `weft-compiler`
+/// (package `weft-compiler`, with the compiler), then `weft` and
+/// `weft-runtime` (package `weft-cli`, without it). They are separate cargo
+/// invocations because one invocation unifies the host crate's features and
+/// would link the compiler into `weft` too. The example, the tests, the
+/// benchmarks and the README's own `cargo build --release` all use this one
+/// build. Returns the path of `weft`.
 ///
 /// `progress` shows cargo's own progress (a first build compiles Wasmtime,
 /// several minutes on two cores); the tests build quietly.
-pub fn build_weft(root: &Path, release: bool, progress: bool) -> anyhow::Result<PathBuf> {
-    let profile = if release { "release" } else { "debug" };
+pub fn build_weft(root: &Path, progress: bool) -> anyhow::Result<PathBuf> {
     for package in ["weft-compiler", "weft-cli"] {
         let mut command = cargo();
         command
             .current_dir(root)
-            .args(["build", "--package", package]);
+            .args(["build", "--release", "--package", package]);
         if !progress {
             command.arg("--quiet");
-        }
-        if release {
-            command.arg("--release");
         }
         let status = command
             .status()
             .with_context(|| format!("building {package}"))?;
         if !status.success() {
-            anyhow::bail!("building {package} ({profile}) failed");
+            anyhow::bail!("building {package} (release) failed");
         }
     }
-    Ok(root.join("target").join(profile).join("weft"))
+    Ok(root.join("target/release/weft"))
 }
 
+/// The command that builds what [`shipped_binary`] finds.
+const BUILD_SHIPPED: &str =
+    "`cargo build --release -p weft-compiler && cargo build --release -p weft-cli`";
+
 /// The shipped `weft`, `weft-runtime` or `weft-compiler` (`name`) that the
-/// tests run: built by [`build_weft`] (`cargo xtask test` does that first)
-/// into the target directory of the running test binary. Cargo cannot build
-/// them for the tests (see [`build_weft`]), so this refuses, with the
-/// command to run, a binary that is missing or older than the sources.
+/// tests run: the release build, made by [`build_weft`] (`cargo xtask test`
+/// does that first) in the target directory of the running test binary.
+/// Cargo cannot build them for the tests (see [`build_weft`]), so this
+/// refuses, with the command to run, a binary that is missing or older than
+/// the sources.
 pub fn shipped_binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's own path");
-    // target/<profile>/deps/<test> → target/<profile>/<name>
+    // target/<profile>/deps/<test> → target/release/<name>
     let dir = exe
         .parent()
         .and_then(Path::parent)
+        .and_then(Path::parent)
         .expect("the test binary lives in target/<profile>/deps");
-    let path = dir.join(name);
+    let path = dir.join("release").join(name);
     let built = std::fs::metadata(&path)
         .and_then(|meta| meta.modified())
         .unwrap_or_else(|err| {
             panic!(
-                "{} is missing ({err}): the tests run weft as it ships; build it with `cargo build -p weft-compiler && cargo build -p weft-cli`, or run the tests with `cargo xtask test`",
+                "{} is missing ({err}): the tests run weft as it ships; build it with {BUILD_SHIPPED}, or run the tests with `cargo xtask test`",
                 path.display()
             )
         });
@@ -290,7 +295,7 @@ pub fn shipped_binary(name: &str) -> PathBuf {
         && *modified > built
     {
         panic!(
-            "{} is older than {}: rebuild it with `cargo build -p weft-compiler && cargo build -p weft-cli`, or run the tests with `cargo xtask test`",
+            "{} is older than {}: rebuild it with {BUILD_SHIPPED}, or run the tests with `cargo xtask test`",
             path.display(),
             source.display()
         );
@@ -330,11 +335,25 @@ fn newest_source() -> &'static Option<(std::time::SystemTime, PathBuf)> {
 }
 
 /// The workspace root (the folder that holds `guests/` and `host/`).
+///
+/// Found from the `CARGO_MANIFEST_DIR` that cargo sets when it runs xtask or
+/// a test, not the one compiled in: a copy of the repository that shares
+/// this build (`cargo xtask docs`) runs the same binary from elsewhere.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace")
-        .to_path_buf()
+    let compiled = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .and_then(|dir| {
+            dir.ancestors()
+                .find(|d| d.join("xtask/Cargo.toml").is_file())
+                .map(Path::to_path_buf)
+        })
+        .unwrap_or_else(|| {
+            compiled
+                .parent()
+                .expect("xtask lives in the workspace")
+                .to_path_buf()
+        })
 }
 
 /// Where packed guests go: a package store.
@@ -470,6 +489,7 @@ pub fn build_guests_or_skip(
     only: &[String],
 ) -> Result<(Vec<BuiltGuest>, Vec<SkippedGuest>)> {
     let mut guests = discover(root)?;
+    check_app_ids(&guests)?;
     if !only.is_empty() {
         for name in only {
             if !guests.iter().any(|g| &g.0 == name) {
@@ -587,29 +607,53 @@ pub fn build_guests_or_skip(
     Ok((built, skipped))
 }
 
+/// A field of a manifest's text, if it parses and has it.
+fn manifest_field(manifest: &str, section: &str, key: &str) -> Option<String> {
+    let table: toml::Table = toml::from_str(manifest).ok()?;
+    table.get(section)?.get(key)?.as_str().map(str::to_string)
+}
+
+/// Where a guest's package goes in the store: its app id. A manifest too
+/// broken to name one is stored by the guest's folder name.
+fn store_name(name: &str, manifest: &str) -> String {
+    manifest_field(manifest, "package", "id")
+        .filter(|id| {
+            id.split('.').count() >= 3 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
+        })
+        .unwrap_or_else(|| name.to_string())
+}
+
+/// Refuses two guests that would be packed under one app id: the second
+/// would silently replace the first in the store, and `weft run <id>`
+/// would run whichever was built last.
+pub fn check_app_ids(guests: &[(String, PathBuf, GuestSpec)]) -> Result<()> {
+    let mut seen: BTreeMap<String, (&str, PathBuf)> = BTreeMap::new();
+    for (name, dir, _) in guests {
+        let manifest_path = dir.join("wapp.toml");
+        let Ok(manifest) = std::fs::read_to_string(&manifest_path) else {
+            continue;
+        };
+        let id = store_name(name, &manifest);
+        if let Some((other, other_path)) = seen.get(&id) {
+            bail!(
+                "guests {other} and {name} both have the app id {id} ({} and {}), and packages are stored by app id, so one would replace the other; give one of them another `id` under [package]",
+                other_path.display(),
+                manifest_path.display()
+            );
+        }
+        seen.insert(id, (name, manifest_path));
+    }
+    Ok(())
+}
+
 /// Writes the package for one guest: its assets, its wasm, and its manifest
 /// with the hash filled in.
 fn pack(name: &str, dir: &Path, wasm: Option<&[u8]>, store: &Path) -> Result<PathBuf> {
     let manifest_path = dir.join("wapp.toml");
     let manifest = std::fs::read_to_string(&manifest_path)
         .with_context(|| format!("guest {name} has no wapp.toml"))?;
-    let table: Option<toml::Table> = toml::from_str(&manifest).ok();
-    let field = |section: &str, key: &str| {
-        table
-            .as_ref()
-            .and_then(|t| t.get(section))
-            .and_then(|s| s.get(key))
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
-    };
-    // Packages are stored by app id; a manifest too broken to name one is
-    // stored by the guest's folder name.
-    let id = field("package", "id")
-        .filter(|id| {
-            id.split('.').count() >= 3 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.')
-        })
-        .unwrap_or_else(|| name.to_string());
-    let package = store.join(&id);
+    let field = |section: &str, key: &str| manifest_field(&manifest, section, key);
+    let package = store.join(store_name(name, &manifest));
     if package.exists() {
         std::fs::remove_dir_all(&package)?;
     }
@@ -711,4 +755,53 @@ pub fn run_processes_bench(root: &Path, report: Option<&Path>) -> Result<()> {
         bail!("the processes benchmark failed");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_guests_with_one_app_id_are_refused_by_name() {
+        let root = std::env::temp_dir().join(format!("weft-ids-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let write = |dir: &str, id: &str| {
+            let dir = root.join("guests").join(dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("guest.toml"), "[build]\nkind = \"none\"\n").unwrap();
+            std::fs::write(
+                dir.join("wapp.toml"),
+                format!("[package]\nid = \"{id}\"\nname = \"G\"\nversion = \"0.1.0\"\n"),
+            )
+            .unwrap();
+        };
+        write("python/greeter", "org.example.greeter");
+        write("js/other", "org.example.other");
+        check_app_ids(&discover(&root).unwrap()).unwrap();
+
+        write("js/greeter", "org.example.greeter");
+        let err = check_app_ids(&discover(&root).unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "guests js/greeter and python/greeter both have the app id org.example.greeter"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("give one of them another `id`"), "{err}");
+        let err = build_guests(&root, &["js/other".to_string()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("org.example.greeter"),
+            "building any guest checks them all: {err}"
+        );
+
+        // Broken manifests are stored by folder name, which cannot collide.
+        write("js/greeter", "not an id");
+        write("python/greeter", "not an id");
+        check_app_ids(&discover(&root).unwrap()).unwrap();
+        std::fs::remove_dir_all(&root).ok();
+    }
 }

@@ -10,6 +10,8 @@
 //! - `bench-start [RUNS]`: process start-up, warm and cold, beside `wasmtime run` and native;
 //! - `bench-all [RUNS] [SECONDS]`: bench-start, bench-serve and bench in one run,
 //!   then one table of every figure, its reference, ratio and target;
+//! - `docs [DOCUMENT]...`: runs the shell blocks of the README and the guides in
+//!   a fresh copy of the repository and checks their output (see `docs.rs`);
 //! - `fuzz [SECONDS] [TARGET]...`: runs the fuzz targets in `fuzz/` (cargo-fuzz, nightly);
 //! - `install-wasmtime`: installs the reference `wasmtime` CLI into target/tools;
 //! - `guests [NAME]...`: builds and packs guests into target/weft-guests/store
@@ -36,9 +38,9 @@ fn run(args: &[String]) -> Result<ExitCode> {
     match args.first().map(String::as_str) {
         Some("example") => {
             eprintln!(
-                "xtask: building weft (weft-compiler, then the lean weft): a first build compiles Wasmtime and Cranelift, roughly 10 minutes on 2 cores; cargo shows its progress below"
+                "xtask: building weft in release mode (weft-compiler, then the lean weft, into target/release): a first build compiles Wasmtime and Cranelift, roughly 15 minutes on 2 cores; cargo shows its progress below"
             );
-            let weft = xtask::build_weft(&root, false, true)?;
+            let weft = xtask::build_weft(&root, true)?;
             eprintln!("xtask: building and packing the hello guest");
             let built = xtask::build_guests(&root, &["hello".to_string()])?;
             let package = &built[0].package;
@@ -76,9 +78,12 @@ fn run(args: &[String]) -> Result<ExitCode> {
             if !status.success() {
                 bail!("the benchmarks' smoke mode failed");
             }
-            // The tests run weft as it ships: `weft` without the compiler,
-            // handing over to `weft-compiler` (see `xtask::build_weft`).
-            xtask::build_weft(&root, false, false)?;
+            // The tests run weft as it ships, the release build in
+            // target/release that the README's commands use too: `weft`
+            // without the compiler, handing over to `weft-compiler` (see
+            // `xtask::build_weft`).
+            eprintln!("xtask: building weft in release mode (weft-compiler, then the lean weft)");
+            xtask::build_weft(&root, false)?;
             let status = xtask::cargo()
                 .current_dir(&root)
                 .args(["test", "--workspace", "--exclude", "weft-cli"])
@@ -109,6 +114,18 @@ fn run(args: &[String]) -> Result<ExitCode> {
         Some("bench-start") => {
             let runs = number_arg(args, 1, "RUNS", 40)?;
             xtask::bench_start::run(&root, runs)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some("docs") => {
+            let outcomes = xtask::docs::run(&root, &args[1..])?;
+            let skipped = outcomes.iter().filter(|o| xtask::docs::is_skip(o)).count();
+            println!(
+                "docs: {} block(s) ran and printed what their documents say; {skipped} skipped:",
+                outcomes.len() - skipped
+            );
+            for outcome in &outcomes {
+                println!("{}", xtask::docs::describe(outcome));
+            }
             Ok(ExitCode::SUCCESS)
         }
         Some("fuzz") => {
@@ -147,7 +164,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask example | test [CARGO TEST ARGS] | bench | bench-serve [SECONDS] | bench-compile [NAME]... | bench-start [RUNS] | bench-all [RUNS] [SECONDS] | fuzz [SECONDS] [TARGET]... | install-wasmtime | guests [NAME]... | wat IN.wat OUT.wasm"
+                "usage: cargo xtask example | test [CARGO TEST ARGS] | bench | bench-serve [SECONDS] | bench-compile [NAME]... | bench-start [RUNS] | bench-all [RUNS] [SECONDS] | docs [DOCUMENT]... | fuzz [SECONDS] [TARGET]... | install-wasmtime | guests [NAME]... | wat IN.wat OUT.wasm"
             );
             Ok(ExitCode::from(64))
         }

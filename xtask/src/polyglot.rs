@@ -92,7 +92,7 @@ impl Toolchains {
                 "cannot build guest {name}: {why}; install the toolchain (see docs/guests/), or set {SKIP_MISSING_VAR}=1 to skip these guests"
             ),
         };
-        let key = build_key(&root, dir, build, &tool)?;
+        let key = build_key(&root, dir, build, &tool.version)?;
         let cached = root.join("target/guest-cache").join(format!("{key}.wasm"));
         if let Ok(bytes) = std::fs::read(&cached) {
             return Ok(Some(bytes));
@@ -150,21 +150,21 @@ impl Toolchains {
 }
 
 /// The digest of everything that goes into a build: the toolchain's
-/// version, the build settings, the guest's files and the WIT.
-fn build_key(root: &Path, dir: &Path, build: &Build, tool: &Tool) -> Result<String> {
+/// version, the build settings, every file of the guest's folder (its
+/// sources, `guest.toml` and `wapp.toml` too) and the WIT.
+fn build_key(root: &Path, dir: &Path, build: &Build, tool_version: &str) -> Result<String> {
     let mut hasher = Sha256::new();
-    hasher.update(tool.version.as_bytes());
+    hasher.update(tool_version.as_bytes());
+    hasher.update([0]);
     hasher.update(format!("{build:?}").as_bytes());
-    for (base, skip_specs) in [(dir, true), (&build.wit_dir(root), false)] {
+    for base in [dir, &build.wit_dir(root)] {
         let mut files = Vec::new();
         list_files(base, &mut files)?;
         files.sort();
+        hasher.update([1]);
         for file in files {
             let relative = file.strip_prefix(base).unwrap_or(&file);
             let name = relative.to_string_lossy();
-            if skip_specs && matches!(name.as_ref(), "guest.toml" | "wapp.toml") {
-                continue;
-            }
             hasher.update(name.as_bytes());
             hasher.update([0]);
             hasher.update(std::fs::read(&file)?);
@@ -457,4 +457,104 @@ fn build_js(
     }
     run(&mut command, "componentize-js")?;
     Ok(std::fs::read(&out)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A scratch repository with `wit/` and one C guest.
+    fn scratch(name: &str) -> (PathBuf, PathBuf) {
+        let root = std::env::temp_dir().join(format!("weft-key-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let guest = root.join("guests/c/app");
+        std::fs::create_dir_all(&guest).unwrap();
+        std::fs::create_dir_all(root.join("wit")).unwrap();
+        std::fs::write(root.join("wit/app.wit"), "package weft:app;\n").unwrap();
+        std::fs::write(guest.join("app.c"), "int main(void) { return 0; }\n").unwrap();
+        std::fs::write(guest.join("guest.toml"), "[build]\nkind = \"c\"\n").unwrap();
+        std::fs::write(
+            guest.join("wapp.toml"),
+            "[package]\nid = \"org.example.a\"\n",
+        )
+        .unwrap();
+        (root, guest)
+    }
+
+    fn c_build() -> Build {
+        Build::C {
+            sources: vec!["app.c".into()],
+            world: None,
+            wit: None,
+        }
+    }
+
+    #[test]
+    fn a_guest_is_rebuilt_when_what_goes_into_it_changes() {
+        let (root, guest) = scratch("changes");
+        let key = || build_key(&root, &guest, &c_build(), "clang 19").unwrap();
+        let first = key();
+        assert_eq!(first, key(), "nothing changed, nothing to rebuild");
+
+        let mut seen = vec![first];
+        let mut changed = |what: &str, path: PathBuf, text: &str| {
+            std::fs::write(path, text).unwrap();
+            let now = key();
+            assert!(
+                !seen.contains(&now),
+                "changing {what} must rebuild the guest"
+            );
+            seen.push(now);
+        };
+        changed(
+            "a source",
+            guest.join("app.c"),
+            "int main(void) { return 1; }\n",
+        );
+        changed("a new source", guest.join("extra.h"), "#define X 1\n");
+        changed(
+            "the manifest",
+            guest.join("wapp.toml"),
+            "[package]\nid = \"org.example.b\"\n",
+        );
+        changed(
+            "guest.toml",
+            guest.join("guest.toml"),
+            "[build]\nkind = \"c\" # x\n",
+        );
+        changed(
+            "the WIT",
+            root.join("wit/app.wit"),
+            "package weft:app@0.1.0;\n",
+        );
+
+        let other_tool = build_key(&root, &guest, &c_build(), "clang 20").unwrap();
+        assert!(
+            !seen.contains(&other_tool),
+            "another toolchain must rebuild the guest"
+        );
+        let other_settings = Build::C {
+            sources: vec!["app.c".into()],
+            world: Some("compute".into()),
+            wit: None,
+        };
+        let other_settings = build_key(&root, &guest, &other_settings, "clang 19").unwrap();
+        assert!(
+            !seen.contains(&other_settings),
+            "other build settings must rebuild the guest"
+        );
+        std::fs::remove_dir_all(&root).ok();
+    }
+
+    #[test]
+    fn build_output_in_the_guest_folder_is_not_part_of_the_key() {
+        let (root, guest) = scratch("output");
+        let before = build_key(&root, &guest, &c_build(), "v").unwrap();
+        std::fs::create_dir_all(guest.join("__pycache__")).unwrap();
+        std::fs::write(guest.join("__pycache__/app.cpython-311.pyc"), "x").unwrap();
+        std::fs::create_dir_all(guest.join("node_modules/x")).unwrap();
+        std::fs::write(guest.join("node_modules/x/index.js"), "x").unwrap();
+        assert_eq!(before, build_key(&root, &guest, &c_build(), "v").unwrap());
+        std::fs::remove_dir_all(&root).ok();
+    }
 }
