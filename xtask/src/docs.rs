@@ -544,16 +544,12 @@ impl Shell {
             .stderr(err);
         // What `cargo xtask` set for itself is not the reader's.
         for (key, _) in std::env::vars_os() {
-            let key = key.to_string_lossy();
-            if key == "CARGO"
-                || key == "CARGO_TARGET_DIR"
-                || key.starts_with("CARGO_PKG_")
-                || key.starts_with("CARGO_MANIFEST")
-                || key.starts_with("CARGO_CRATE")
-                || key.starts_with("CARGO_BIN")
-                || key == "CARGO_PRIMARY_PACKAGE"
+            let name = key.to_string_lossy();
+            if name == "CARGO"
+                || name == "CARGO_TARGET_DIR"
+                || crate::is_set_by_cargo_for_xtask(&name)
             {
-                command.env_remove(key.as_ref());
+                command.env_remove(&key);
             }
         }
         {

@@ -230,9 +230,32 @@ pub fn build_guests(root: &Path, only: &[String]) -> Result<Vec<BuiltGuest>> {
     Ok(build_guests_or_skip(root, only)?.0)
 }
 
-/// A `cargo` command: the one running this build (`$CARGO`), else from PATH.
+/// A `cargo` command: the one running this build (`$CARGO`), else from PATH,
+/// without the variables cargo set for xtask itself (see
+/// [`is_set_by_cargo_for_xtask`]).
 pub fn cargo() -> Command {
-    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    for (key, _) in std::env::vars_os() {
+        if is_set_by_cargo_for_xtask(&key.to_string_lossy()) {
+            command.env_remove(key);
+        }
+    }
+    command
+}
+
+/// Whether a variable is one that `cargo run` sets for the program it runs
+/// (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`, …): xtask's, not the user's.
+/// Passed on to a build, they make it differ from the user's own `cargo
+/// build`: some build scripts (ring's) rerun when `CARGO_MANIFEST_DIR`
+/// changes, so `cargo build --release` after `cargo xtask example` rebuilt
+/// weft's TLS stack and everything above it.
+pub fn is_set_by_cargo_for_xtask(key: &str) -> bool {
+    key.starts_with("CARGO_PKG_")
+        || key.starts_with("CARGO_MANIFEST_")
+        || matches!(
+            key,
+            "CARGO_CRATE_NAME" | "CARGO_BIN_NAME" | "CARGO_PRIMARY_PACKAGE" | "CARGO_TARGET_TMPDIR"
+        )
 }
 
 /// Builds weft as it ships, in `target/release`: first `weft-compiler`
