@@ -96,9 +96,29 @@ pub(crate) struct AppInner {
     pub(crate) entry: Entry,
     pub(crate) limits: Limits,
     pub(crate) pre: InstancePre<InstanceState>,
-    pub(crate) run: Option<command::CommandIndices>,
+    pub(crate) run: Option<RunIndices>,
     pub(crate) ready: Option<ready::ReadyHookIndices>,
     pub(crate) proxy: Option<ProxyPre<InstanceState>>,
+}
+
+/// Where a command's `wasi:cli/run` is: WASI 0.2's `run: func() -> result`,
+/// or 0.3's `run: async func() -> result`, which runs as a concurrent call.
+pub(crate) enum RunIndices {
+    P2(command::CommandIndices),
+    P3(wasmtime_wasi::p3::bindings::CommandIndices),
+}
+
+impl RunIndices {
+    /// The component's `wasi:cli/run`, of either release; the error is the
+    /// 0.2 lookup's when neither is exported.
+    fn new(pre: &InstancePre<InstanceState>) -> wasmtime::Result<RunIndices> {
+        match command::CommandIndices::new(pre) {
+            Ok(indices) => Ok(RunIndices::P2(indices)),
+            Err(err) => wasmtime_wasi::p3::bindings::CommandIndices::new(pre)
+                .map(RunIndices::P3)
+                .map_err(|_| err),
+        }
+    }
 }
 
 /// What [`App::load_cached`] found.
@@ -276,9 +296,9 @@ impl App {
 
         let run = match entry {
             Entry::Method(_) | Entry::HttpHandler => None,
-            Entry::Run | Entry::Start => Some(command::CommandIndices::new(&pre).map_err(|err| {
+            Entry::Run | Entry::Start => Some(RunIndices::new(&pre).map_err(|err| {
                 Error::package(format!(
-                    "{} does not export `wasi:cli/run`, so weft cannot run it as a command; build it as a command (a `main`, or the `weft:app/app` world), or set `method` to one of its exported functions",
+                    "{} does not export `wasi:cli/run` (of WASI 0.2 or 0.3), so weft cannot run it as a command; build it as a command (a `main`, or the `weft:app/app` world), or set `method` to one of its exported functions",
                     wasm_path.display()
                 ))
                 .caused_by_wasmtime(&err)

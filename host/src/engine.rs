@@ -68,7 +68,7 @@ impl EngineSettings {
     /// refuses one that does not match, which weft treats as a stale entry.
     pub fn code_key(&self) -> String {
         format!(
-            "wasmtime engine: epochs={} fuel={} reservation={:?}; target {}-{}",
+            "wasmtime engine: epochs={} fuel={} reservation={:?} component-model-async=true concurrency=true; target {}-{}",
             self.epochs,
             self.fuel,
             self.reservation(),
@@ -79,6 +79,10 @@ impl EngineSettings {
 
     pub fn engine(&self) -> Result<Engine> {
         let mut config = Config::new();
+        // WASI 0.3: `async` functions, streams and futures, and the
+        // concurrent calls that run them (`Store::run_concurrent`).
+        config.wasm_component_model_async(true);
+        config.concurrency_support(true);
         config.epoch_interruption(self.epochs);
         config.consume_fuel(self.fuel);
         if let Some((concurrent, max_memory)) = self.pool {

@@ -114,8 +114,16 @@ pub fn adapt_core_module(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
         .map_err(|err| {
             Error::internal("weft's preview1 exit world is missing").caused_by_anyhow(&err)
         })?;
-    wit_component::embed_component_metadata(&mut module, &resolve, world, StringEncoding::UTF8)
-        .map_err(|err| {
+    // Not canonical names: the adapter and the routed import use the
+    // component model's legacy import names.
+    wit_component::embed_component_metadata(
+        &mut module,
+        &resolve,
+        world,
+        StringEncoding::UTF8,
+        false,
+    )
+    .map_err(|err| {
             Error::internal("cannot describe the preview1 exit import").caused_by_anyhow(&err)
         })?;
 
@@ -124,10 +132,11 @@ pub fn adapt_core_module(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
     // No validation here: Wasmtime validates the whole component, function
     // bodies included, as it compiles it (`compile` below), and doing it
     // twice was a serial millisecond or two of every first start.
-    ComponentEncoder::default()
+    let mut encoder = ComponentEncoder::default();
+    encoder
         .module(&module)
         .and_then(|encoder| encoder.adapter(name, adapter))
-        .and_then(|mut encoder| encoder.encode())
+        .and_then(|encoder| encoder.encode())
         .map_err(|err| {
             Error::package(format!(
                 "core module {} cannot be adapted to a component with the preview1 command adapter; it may import functions that are not part of wasi_snapshot_preview1",

@@ -12,7 +12,7 @@ use wasmtime::component::{ResourceTableError, Val};
 use wasmtime::{Store, Trap};
 use wasmtime_wasi::I32Exit;
 
-use crate::app::{App, Entry};
+use crate::app::{App, Entry, RunIndices};
 use crate::instance::{self, InstanceState, WasiConfig};
 use crate::invoke::Method;
 use crate::limits::{DeadlineReached, LimitHit};
@@ -196,16 +196,30 @@ async fn execute(app: &App, spawn: Spawn, started: Instant) -> ExitEvent {
                     app.id()
                 )));
             };
-            let command = match indices.load(&mut store, &instance) {
-                Ok(command) => command,
-                Err(err) => {
-                    return ExitEvent::Failed(
-                        Error::internal("cannot find the wasi:cli/run export")
-                            .caused_by_wasmtime(&err),
-                    );
-                }
+            let missing = |err: wasmtime::Error| {
+                ExitEvent::Failed(
+                    Error::internal("cannot find the wasi:cli/run export").caused_by_wasmtime(&err),
+                )
             };
-            match command.wasi_cli_run().call_run(&mut store).await {
+            let result = match indices {
+                RunIndices::P2(indices) => match indices.load(&mut store, &instance) {
+                    Ok(command) => command.wasi_cli_run().call_run(&mut store).await,
+                    Err(err) => return missing(err),
+                },
+                // WASI 0.3: `run` is an async export, called concurrently:
+                // the guest's awaits (a clock, a stream) and the host tasks
+                // behind them run in this store's event loop.
+                RunIndices::P3(indices) => match indices.load(&mut store, &instance) {
+                    Ok(command) => store
+                        .run_concurrent(async move |accessor| {
+                            command.wasi_cli_run().call_run(accessor).await
+                        })
+                        .await
+                        .and_then(|result| result),
+                    Err(err) => return missing(err),
+                },
+            };
+            match result {
                 Ok(Ok(())) => ExitEvent::Exited(0),
                 Ok(Err(())) => ExitEvent::Exited(1),
                 Err(err) => ended(&store, err, app),

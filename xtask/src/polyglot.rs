@@ -224,7 +224,7 @@ fn find_clang() -> Option<Tool> {
         Path::new(&libc).is_absolute().then(|| Tool {
             program: program.into(),
             version: format!(
-                "{}; wit-bindgen-c 0.61; wasi-preview1-component-adapter-provider 48.0.8",
+                "{}; wit-bindgen-c 0.61; wasi-preview1-component-adapter-provider 50.0.1",
                 version.lines().next().unwrap_or_default()
             ),
         })

@@ -13,7 +13,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 /// The Wasmtime version weft pins (the workspace's `wasmtime = "=…"`).
-pub const WASMTIME_VERSION: &str = "48.0.8";
+pub const WASMTIME_VERSION: &str = "50.0.1";
 
 /// Where `install` puts the CLI.
 pub fn install_root(root: &Path) -> PathBuf {

@@ -8,6 +8,7 @@
 //! |------|-----------------------------------------------------------------------------|
 //! | 0.2  | `environment`, `exit`, `stdin`, `stdout`, `stderr`, `terminal-input`,       |
 //! |      | `terminal-output`, `terminal-stdin`, `terminal-stdout`, `terminal-stderr`   |
+//! | 0.3  | the same, and `types` (the error codes of the standard streams)             |
 //!
 //! Manifest: `[runtime.wasi]` `args`, `env` and `cwd` ([`env_var`], [`check_cwd`]).
 
@@ -17,6 +18,7 @@ use std::path::Path;
 use wasmtime::component::Linker;
 use wasmtime_wasi::cli::{WasiCli, WasiCliView};
 use wasmtime_wasi::p2::bindings::cli;
+use wasmtime_wasi::p3::bindings::cli as cli3;
 use wasmtime_wasi::{WasiCtxBuilder, WasiView};
 
 use crate::{Error, Result};
@@ -33,6 +35,22 @@ wasi_interfaces! {
     "wasi:cli/terminal-stdin" => cli::terminal_stdin::add_to_linker::<T, WasiCli>(l, T::cli),
     "wasi:cli/terminal-stdout" => cli::terminal_stdout::add_to_linker::<T, WasiCli>(l, T::cli),
     "wasi:cli/terminal-stderr" => cli::terminal_stderr::add_to_linker::<T, WasiCli>(l, T::cli),
+}
+
+wasi_interfaces! {
+    p3 for <T: WasiView>, l;
+    // Types only (the standard streams' `error-code`): nothing to link.
+    "wasi:cli/types" => Ok(()),
+    "wasi:cli/environment" => cli3::environment::add_to_linker::<T, WasiCli>(l, T::cli),
+    "wasi:cli/exit" => cli3::exit::add_to_linker::<T, WasiCli>(l, T::cli),
+    "wasi:cli/stdin" => cli3::stdin::add_to_linker::<T, WasiCli>(l, T::cli),
+    "wasi:cli/stdout" => cli3::stdout::add_to_linker::<T, WasiCli>(l, T::cli),
+    "wasi:cli/stderr" => cli3::stderr::add_to_linker::<T, WasiCli>(l, T::cli),
+    "wasi:cli/terminal-input" => cli3::terminal_input::add_to_linker::<T, WasiCli>(l, T::cli),
+    "wasi:cli/terminal-output" => cli3::terminal_output::add_to_linker::<T, WasiCli>(l, T::cli),
+    "wasi:cli/terminal-stdin" => cli3::terminal_stdin::add_to_linker::<T, WasiCli>(l, T::cli),
+    "wasi:cli/terminal-stdout" => cli3::terminal_stdout::add_to_linker::<T, WasiCli>(l, T::cli),
+    "wasi:cli/terminal-stderr" => cli3::terminal_stderr::add_to_linker::<T, WasiCli>(l, T::cli),
 }
 
 /// One entry of `[runtime.wasi] env`.

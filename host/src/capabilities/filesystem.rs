@@ -4,6 +4,7 @@
 //! | WASI | interfaces                |
 //! |------|---------------------------|
 //! | 0.2  | `types`, `preopens`       |
+//! | 0.3  | `types`, `preopens`       |
 //!
 //! Manifest: `[runtime.wasi] mounts` ([`mount`]).
 
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use wasmtime::component::Linker;
 use wasmtime_wasi::filesystem::{WasiFilesystem, WasiFilesystemView};
 use wasmtime_wasi::p2::bindings::filesystem;
+use wasmtime_wasi::p3::bindings::filesystem as filesystem3;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder, WasiView};
 
 use crate::{Error, Result};
@@ -23,6 +25,16 @@ wasi_interfaces! {
     },
     "wasi:filesystem/preopens" => {
         filesystem::preopens::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)
+    },
+}
+
+wasi_interfaces! {
+    p3 for <T: WasiView>, l;
+    "wasi:filesystem/types" => {
+        filesystem3::types::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)
+    },
+    "wasi:filesystem/preopens" => {
+        filesystem3::preopens::add_to_linker::<T, WasiFilesystem>(l, T::filesystem)
     },
 }
 

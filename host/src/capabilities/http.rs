@@ -6,6 +6,7 @@
 //! | WASI | interfaces                      |
 //! |------|---------------------------------|
 //! | 0.2  | `types`, `outgoing-handler`     |
+//! | 0.3  | `types`, `client`               |
 //!
 //! Manifest: `[runtime.http]` ([`AllowedHost::parse`], [`HttpSettings`]).
 //!
@@ -30,6 +31,7 @@ use std::time::Duration;
 
 use wasmtime::component::Linker;
 use wasmtime_wasi_http::p2::bindings::{LinkOptions, http as wasi_http};
+use wasmtime_wasi_http::p3::bindings::http as wasi_http3;
 use wasmtime_wasi_http::{RequestOptions, WasiBody, WasiHttp, WasiHttpHooks, WasiHttpView};
 
 wasi_interfaces! {
@@ -41,6 +43,12 @@ wasi_interfaces! {
     "wasi:http/outgoing-handler" => {
         wasi_http::outgoing_handler::add_to_linker::<T, WasiHttp>(l, T::http)
     },
+}
+
+wasi_interfaces! {
+    p3 for <T: WasiHttpView>, l;
+    "wasi:http/types" => wasi_http3::types::add_to_linker::<T, WasiHttp>(l, T::http),
+    "wasi:http/client" => wasi_http3::client::add_to_linker::<T, WasiHttp>(l, T::http),
 }
 
 /// One `allowed_hosts` entry.

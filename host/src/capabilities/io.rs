@@ -5,6 +5,7 @@
 //! | WASI | interfaces                     |
 //! |------|--------------------------------|
 //! | 0.2  | `error`, `poll`, `streams`     |
+//! | 0.3  | none: 0.3 has no `wasi:io`; its streams and futures are the component model's own |
 
 use wasmtime::component::{HasData, Linker, ResourceTable};
 use wasmtime_wasi::WasiView;

@@ -81,6 +81,46 @@ pub trait HostView: WasiView + WasiHttpView + 'static {}
 
 impl<T: WasiView + WasiHttpView + 'static> HostView for T {}
 
+/// A WASI release whose interfaces weft links: an import's version says
+/// which (`@0.2.x` or `@0.3.x`, any patch; Wasmtime links a later patch
+/// to the one it implements).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Release {
+    /// WASI 0.2 (preview 2): `wasi:io` pollables and streams.
+    P2,
+    /// WASI 0.3: `async` functions, and the component model's streams and futures.
+    P3,
+}
+
+impl Release {
+    pub const ALL: [Release; 2] = [Release::P2, Release::P3];
+
+    /// The release of a versioned import name (`wasi:cli/stdout@0.3.2`), if
+    /// weft links that release. Pre-releases (`0.3.0-rc-2025-08-15`) are
+    /// not: their interfaces differ from the release's.
+    pub fn of(name: &str) -> Option<Release> {
+        let (_, version) = name.split_once('@')?;
+        let mut parts = version.split('.');
+        let (major, minor, patch) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() || major != "0" || !patch.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        match minor {
+            "2" => Some(Release::P2),
+            "3" => Some(Release::P3),
+            _ => None,
+        }
+    }
+
+    /// As the docs write it: `0.2`, `0.3`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Release::P2 => "0.2",
+            Release::P3 => "0.3",
+        }
+    }
+}
+
 /// A WASI group that a manifest can list in `imports`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Group {
@@ -121,43 +161,66 @@ impl Group {
         Group::ALL.into_iter().find(|g| g.name() == name)
     }
 
-    /// The interfaces the group links, without package versions: its room's table.
-    pub fn interfaces(self) -> &'static [&'static str] {
-        match self {
-            Group::Io => io::p2::INTERFACES,
-            Group::Cli => cli::p2::INTERFACES,
-            Group::Clocks => clocks::p2::INTERFACES,
-            Group::Filesystem => filesystem::p2::INTERFACES,
-            Group::Random => random::p2::INTERFACES,
-            Group::Sockets => sockets::p2::INTERFACES,
-            Group::Http => http::p2::INTERFACES,
+    /// The interfaces the group links in one WASI release, without package
+    /// versions: its room's table for that release.
+    pub fn interfaces(self, release: Release) -> &'static [&'static str] {
+        match (release, self) {
+            (Release::P2, Group::Io) => io::p2::INTERFACES,
+            (Release::P2, Group::Cli) => cli::p2::INTERFACES,
+            (Release::P2, Group::Clocks) => clocks::p2::INTERFACES,
+            (Release::P2, Group::Filesystem) => filesystem::p2::INTERFACES,
+            (Release::P2, Group::Random) => random::p2::INTERFACES,
+            (Release::P2, Group::Sockets) => sockets::p2::INTERFACES,
+            (Release::P2, Group::Http) => http::p2::INTERFACES,
+            // WASI 0.3 has no wasi:io: streams and futures are built in.
+            (Release::P3, Group::Io) => &[],
+            (Release::P3, Group::Cli) => cli::p3::INTERFACES,
+            (Release::P3, Group::Clocks) => clocks::p3::INTERFACES,
+            (Release::P3, Group::Filesystem) => filesystem::p3::INTERFACES,
+            (Release::P3, Group::Random) => random::p3::INTERFACES,
+            (Release::P3, Group::Sockets) => sockets::p3::INTERFACES,
+            (Release::P3, Group::Http) => http::p3::INTERFACES,
         }
     }
 
-    /// Links one of the group's interfaces (named without its version) with
-    /// its room's own call.
-    fn link<T: HostView>(self, interface: &str, l: &mut Linker<T>) -> wasmtime::Result<()> {
-        let linked = match self {
-            Group::Io => io::p2::link(interface, l),
-            Group::Cli => cli::p2::link(interface, l),
-            Group::Clocks => clocks::p2::link(interface, l),
-            Group::Filesystem => filesystem::p2::link(interface, l),
-            Group::Random => random::p2::link(interface, l),
-            Group::Sockets => sockets::p2::link(interface, l),
-            Group::Http => http::p2::link(interface, l),
+    /// Links one of the group's interfaces of a release (named without its
+    /// version) with its room's own call.
+    fn link<T: HostView>(
+        self,
+        release: Release,
+        interface: &str,
+        l: &mut Linker<T>,
+    ) -> wasmtime::Result<()> {
+        let linked = match (release, self) {
+            (Release::P2, Group::Io) => io::p2::link(interface, l),
+            (Release::P2, Group::Cli) => cli::p2::link(interface, l),
+            (Release::P2, Group::Clocks) => clocks::p2::link(interface, l),
+            (Release::P2, Group::Filesystem) => filesystem::p2::link(interface, l),
+            (Release::P2, Group::Random) => random::p2::link(interface, l),
+            (Release::P2, Group::Sockets) => sockets::p2::link(interface, l),
+            (Release::P2, Group::Http) => http::p2::link(interface, l),
+            (Release::P3, Group::Io) => None,
+            (Release::P3, Group::Cli) => cli::p3::link(interface, l),
+            (Release::P3, Group::Clocks) => clocks::p3::link(interface, l),
+            (Release::P3, Group::Filesystem) => filesystem::p3::link(interface, l),
+            (Release::P3, Group::Random) => random::p3::link(interface, l),
+            (Release::P3, Group::Sockets) => sockets::p3::link(interface, l),
+            (Release::P3, Group::Http) => http::p3::link(interface, l),
         };
         linked.unwrap_or_else(|| {
             Err(wasmtime::format_err!(
-                "weft has no implementation of {interface} in the {self} group"
+                "weft has no implementation of {interface} of WASI {} in the {self} group",
+                release.name()
             ))
         })
     }
 
-    /// The group that links an interface (given without its version), if any.
-    pub fn granting(interface: &str) -> Option<Group> {
+    /// The group that links an interface of a release (given without its
+    /// version), if any.
+    pub fn granting(release: Release, interface: &str) -> Option<Group> {
         Group::ALL
             .into_iter()
-            .find(|g| g.interfaces().contains(&interface))
+            .find(|g| g.interfaces(release).contains(&interface))
     }
 }
 
@@ -194,29 +257,37 @@ impl CapabilitySet {
     /// nothing but the time a start spends defining host functions.
     pub fn linker<T: HostView>(&self, engine: &Engine, imports: &[Import]) -> Result<Linker<T>> {
         let mut linker = Linker::new(engine);
-        for (group, interface) in self.to_link(imports) {
-            group.link(interface, &mut linker).map_err(|err| {
-                Error::internal(format!("cannot link {interface} (the {group} group)"))
-                    .caused_by_wasmtime(&err)
+        for (group, release, interface) in self.to_link(imports) {
+            group.link(release, interface, &mut linker).map_err(|err| {
+                Error::internal(format!(
+                    "cannot link {interface} of WASI {} (the {group} group)",
+                    release.name()
+                ))
+                .caused_by_wasmtime(&err)
             })?;
         }
         Ok(linker)
     }
 
     /// The interfaces [`CapabilitySet::linker`] links: each granted group's
-    /// that `imports` names, in the table's order.
+    /// that `imports` names, of the release each import names, in the
+    /// tables' order.
     fn to_link<'a>(
         &'a self,
         imports: &'a [Import],
-    ) -> impl Iterator<Item = (Group, &'static str)> + 'a {
+    ) -> impl Iterator<Item = (Group, Release, &'static str)> + 'a {
         self.groups.iter().flat_map(move |&group| {
-            group
-                .interfaces()
-                .iter()
-                .filter(move |interface| {
-                    imports.iter().any(|i| unversioned(&i.name) == **interface)
-                })
-                .map(move |interface| (group, *interface))
+            Release::ALL.into_iter().flat_map(move |release| {
+                group
+                    .interfaces(release)
+                    .iter()
+                    .filter(move |interface| {
+                        imports.iter().any(|i| {
+                            i.release == Some(release) && unversioned(&i.name) == **interface
+                        })
+                    })
+                    .map(move |interface| (group, release, *interface))
+            })
         })
     }
 }
@@ -226,6 +297,8 @@ impl CapabilitySet {
 pub struct Import {
     /// The full name, with version: `wasi:cli/stdout@0.2.3`.
     pub name: String,
+    /// The WASI release its version names, if weft links that release.
+    pub release: Option<Release>,
     /// The group that grants it, or `None` when no group does.
     pub group: Option<Group>,
     /// What is imported.
@@ -247,11 +320,13 @@ pub enum ImportKind {
 
 impl Import {
     fn new(name: &str, kind: ImportKind) -> Import {
+        let release = Release::of(name);
         Import {
             name: name.to_string(),
-            group: match kind {
-                ImportKind::Item => Group::granting(unversioned(name)),
-                ImportKind::Resource => None,
+            release,
+            group: match (kind, release) {
+                (ImportKind::Item, Some(release)) => Group::granting(release, unversioned(name)),
+                _ => None,
             },
             kind,
         }
@@ -334,6 +409,15 @@ pub fn check_imports(
                     ),
                 ));
             }
+            None if import.name.starts_with("wasi:") && import.release.is_none() => {
+                return Err(Error::new(
+                    ErrorKind::Capability,
+                    format!(
+                        "the app imports `{}`, a WASI version weft does not link; weft links the releases WASI 0.2.x and 0.3.x (not pre-releases such as 0.3.0-rc), so rebuild the app against one of them",
+                        import.name
+                    ),
+                ));
+            }
             None => {
                 return Err(Error::new(
                     ErrorKind::Capability,
@@ -380,14 +464,38 @@ mod tests {
 
     #[test]
     fn every_interface_belongs_to_exactly_one_group() {
-        let mut seen = std::collections::HashSet::new();
-        for group in Group::ALL {
-            for interface in group.interfaces() {
-                assert!(seen.insert(*interface), "{interface} is in two groups");
-                assert_eq!(Group::granting(interface), Some(group));
-                assert!(interface.starts_with(group.name()));
+        for release in Release::ALL {
+            let mut seen = std::collections::HashSet::new();
+            for group in Group::ALL {
+                for interface in group.interfaces(release) {
+                    assert!(seen.insert(*interface), "{interface} is in two groups");
+                    assert_eq!(Group::granting(release, interface), Some(group));
+                    assert!(interface.starts_with(&format!("{}/", group.name())));
+                }
             }
         }
+    }
+
+    #[test]
+    fn an_imports_version_picks_the_release() {
+        assert_eq!(Release::of("wasi:cli/stdout@0.2.3"), Some(Release::P2));
+        assert_eq!(Release::of("wasi:cli/stdout@0.2.12"), Some(Release::P2));
+        assert_eq!(Release::of("wasi:cli/types@0.3.0"), Some(Release::P3));
+        assert_eq!(Release::of("wasi:cli/types@0.3.2"), Some(Release::P3));
+        assert_eq!(Release::of("wasi:cli/types@0.3.0-rc-2025-08-15"), None);
+        assert_eq!(Release::of("wasi:cli/stdout@0.1.0"), None);
+        assert_eq!(Release::of("wasi:cli/stdout@1.0.0"), None);
+        assert_eq!(Release::of("wasi:cli/stdout"), None);
+
+        assert_eq!(import("wasi:cli/types@0.3.2").group, Some(Group::Cli));
+        assert_eq!(import("wasi:clocks/system-clock@0.3.0").group, Some(Group::Clocks));
+        assert_eq!(import("wasi:http/client@0.3.1").group, Some(Group::Http));
+        assert_eq!(import("wasi:sockets/types@0.3.0").group, Some(Group::Sockets));
+        // Interfaces that exist in one release only.
+        assert_eq!(import("wasi:cli/types@0.2.6").group, None);
+        assert_eq!(import("wasi:io/streams@0.3.0").group, None);
+        assert_eq!(import("wasi:clocks/wall-clock@0.3.0").group, None);
+        assert_eq!(import("wasi:http/outgoing-handler@0.3.0").group, None);
     }
 
     fn import(name: &str) -> Import {
@@ -432,12 +540,17 @@ mod tests {
         }
     }
 
-    /// Every interface of every group, as a component would import it.
+    /// Every interface of every group in both releases, as a component
+    /// would import it.
     fn every_import() -> Vec<Import> {
         Group::ALL
             .iter()
-            .flat_map(|g| g.interfaces())
-            .map(|name| import(&format!("{name}@0.2.3")))
+            .flat_map(|g| {
+                let p2 = g.interfaces(Release::P2).iter().map(|n| format!("{n}@0.2.3"));
+                let p3 = g.interfaces(Release::P3).iter().map(|n| format!("{n}@0.3.2"));
+                p2.chain(p3)
+            })
+            .map(|name| import(&name))
             .collect()
     }
 
@@ -447,8 +560,14 @@ mod tests {
         let imports = every_import();
         for group in Group::ALL {
             let set = CapabilitySet::new(&[group]);
-            let linked: Vec<_> = set.to_link(&imports).map(|(_, i)| i).collect();
-            assert_eq!(linked, group.interfaces());
+            for release in Release::ALL {
+                let linked: Vec<_> = set
+                    .to_link(&imports)
+                    .filter(|(_, r, _)| *r == release)
+                    .map(|(_, _, i)| i)
+                    .collect();
+                assert_eq!(linked, group.interfaces(release));
+            }
             set.linker::<LinkOnly>(&engine, &imports).unwrap();
         }
         CapabilitySet::new(&Group::ALL)
@@ -463,14 +582,18 @@ mod tests {
             // Imported but not granted: check_imports refuses the app first.
             import("wasi:random/random@0.2.3"),
             import("wasi:io/streams@0.2.6"),
+            import("wasi:cli/stdout@0.3.0"),
+            import("wasi:clocks/monotonic-clock@0.3.2"),
         ];
         let set = CapabilitySet::new(&[Group::Io, Group::Cli, Group::Clocks]);
         let linked: Vec<_> = set.to_link(&imports).collect();
         assert_eq!(
             linked,
             [
-                (Group::Io, "wasi:io/streams"),
-                (Group::Cli, "wasi:cli/stdout")
+                (Group::Io, Release::P2, "wasi:io/streams"),
+                (Group::Cli, Release::P2, "wasi:cli/stdout"),
+                (Group::Cli, Release::P3, "wasi:cli/stdout"),
+                (Group::Clocks, Release::P3, "wasi:clocks/monotonic-clock"),
             ]
         );
     }
@@ -514,6 +637,25 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.message().contains("acme:gpu/compute@1.0.0"));
+    }
+
+    #[test]
+    fn unlinked_wasi_versions_are_refused_by_version() {
+        for name in ["wasi:cli/types@0.3.0-rc-2025-08-15", "wasi:cli/stdout@0.1.0"] {
+            let err = check_imports(
+                &[import(name)],
+                &CapabilitySet::new(&Group::ALL),
+                std::path::Path::new("x"),
+            )
+            .unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Capability);
+            assert!(err.message().contains(name), "{}", err.message());
+            assert!(
+                err.message().contains("WASI 0.2.x and 0.3.x"),
+                "{}",
+                err.message()
+            );
+        }
     }
 
     #[test]

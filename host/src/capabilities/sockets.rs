@@ -7,10 +7,12 @@
 //! |------|---------------------------------------------------------------------|
 //! | 0.2  | `network`, `instance-network`, `tcp`, `tcp-create-socket`, `udp`,   |
 //! |      | `udp-create-socket`, `ip-name-lookup`                               |
+//! | 0.3  | `types`, `ip-name-lookup`                                           |
 
 use wasmtime::component::Linker;
 use wasmtime_wasi::WasiView;
 use wasmtime_wasi::p2::bindings::{LinkOptions, sockets};
+use wasmtime_wasi::p3::bindings::sockets as sockets3;
 use wasmtime_wasi::sockets::{WasiSockets, WasiSocketsView};
 
 wasi_interfaces! {
@@ -32,5 +34,13 @@ wasi_interfaces! {
     },
     "wasi:sockets/ip-name-lookup" => {
         sockets::ip_name_lookup::add_to_linker::<T, WasiSockets>(l, T::sockets)
+    },
+}
+
+wasi_interfaces! {
+    p3 for <T: WasiView>, l;
+    "wasi:sockets/types" => sockets3::types::add_to_linker::<T, WasiSockets>(l, T::sockets),
+    "wasi:sockets/ip-name-lookup" => {
+        sockets3::ip_name_lookup::add_to_linker::<T, WasiSockets>(l, T::sockets)
     },
 }
