@@ -276,7 +276,7 @@ impl App {
             Error::new(
                 ErrorKind::Capability,
                 format!(
-                    "{} cannot be linked with the interfaces its manifest grants; its imports may be of an incompatible WASI version (weft provides 0.2.x)",
+                    "{} cannot be linked with the interfaces its manifest grants; its imports may be of an incompatible WASI version (weft links WASI 0.2.x and 0.3.x)",
                     wasm_path.display()
                 ),
             )

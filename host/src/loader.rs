@@ -202,9 +202,11 @@ fn route_proc_exit(bytes: &[u8]) -> std::result::Result<Vec<u8>, reencode::Error
             Router.parse_import_section(&mut imports, reader)?;
             module.section(&imports);
         } else if let Some((id, range)) = payload.as_section() {
+            // Offsets are u64 in wasmparser; a module in memory fits usize.
+            let (start, end) = (range.start as usize, range.end as usize);
             module.section(&wasm_encoder::RawSection {
                 id,
-                data: &bytes[range],
+                data: &bytes[start..end],
             });
         }
     }

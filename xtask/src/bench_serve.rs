@@ -166,10 +166,8 @@ fn millis(text: &str) -> Option<f64> {
         (n, 1e-3)
     } else if let Some(n) = text.strip_suffix("ms") {
         (n, 1.0)
-    } else if let Some(n) = text.strip_suffix('s') {
-        (n, 1e3)
     } else {
-        return None;
+        (text.strip_suffix('s')?, 1e3)
     };
     number.trim().parse::<f64>().ok().map(|n| n * scale)
 }
