@@ -124,8 +124,8 @@ pub fn adapt_core_module(bytes: &[u8], path: &Path) -> Result<Vec<u8>> {
         false,
     )
     .map_err(|err| {
-            Error::internal("cannot describe the preview1 exit import").caused_by_anyhow(&err)
-        })?;
+        Error::internal("cannot describe the preview1 exit import").caused_by_anyhow(&err)
+    })?;
 
     let adapter = wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER;
     let name = wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME;

@@ -76,11 +76,14 @@ pub async fn serve(
         config,
         slots: Arc::new(Semaphore::new(options.max_concurrent.max(1))),
     });
+    // The handlers are installed before anyone hears that weft listens: a
+    // SIGTERM right after the READY line must stop weft gracefully, not
+    // kill it by the signal's default action.
+    let stop = stop_signal();
+    tokio::pin!(stop);
     on_listening(local)?;
 
     let graceful = GracefulShutdown::new();
-    let stop = stop_signal();
-    tokio::pin!(stop);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -131,19 +134,23 @@ pub async fn serve(
     Ok(())
 }
 
-/// Resolves with the name of the first SIGINT or SIGTERM.
-async fn stop_signal() -> &'static str {
+/// Installs the SIGINT and SIGTERM handlers now, and resolves with the name
+/// of the first of them to arrive.
+fn stop_signal() -> impl std::future::Future<Output = &'static str> {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut interrupt), Ok(mut terminate)) = (
+    let handlers = (
         signal(SignalKind::interrupt()),
         signal(SignalKind::terminate()),
-    ) else {
-        // Without signal handlers there is nothing to wait for.
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = interrupt.recv() => "SIGINT",
-        _ = terminate.recv() => "SIGTERM",
+    );
+    async move {
+        let (Ok(mut interrupt), Ok(mut terminate)) = handlers else {
+            // Without signal handlers there is nothing to wait for.
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        }
     }
 }
 

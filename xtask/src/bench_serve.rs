@@ -48,7 +48,7 @@ pub fn run(root: &Path, seconds: u64) -> Result<(Figures, Option<Figures>)> {
     let reference = match crate::reference::find(root) {
         Ok(wasmtime) => {
             let port = free_port()?;
-            let mut child = Command::new(&wasmtime)
+            let mut child = Command::new(&wasmtime.path)
                 .args(["serve", "-S", "cli", "--addr", &format!("127.0.0.1:{port}")])
                 .arg(package.join("app.wasm"))
                 .stdout(Stdio::null())
@@ -59,7 +59,7 @@ pub fn run(root: &Path, seconds: u64) -> Result<(Figures, Option<Figures>)> {
             let figures = load(&format!("http://127.0.0.1:{port}/"), seconds);
             let _ = child.kill();
             let _ = child.wait();
-            Some((crate::reference::WASMTIME_VERSION, figures?))
+            Some((wasmtime.version, figures?))
         }
         Err(why) => {
             println!("{why}");

@@ -49,8 +49,13 @@ pub fn run(root: &Path, runs: usize) -> Result<Vec<StartRow>> {
     let weft = crate::bench_compile::build_release_weft(root)?;
     let native = build_native_hello(root)?;
     let reference = crate::reference::find(root);
-    if let Err(why) = &reference {
-        println!("{why}");
+    match &reference {
+        Ok(wasmtime) => println!(
+            "reference: {} (wasmtime {})",
+            wasmtime.path.display(),
+            wasmtime.version
+        ),
+        Err(why) => println!("{why}"),
     }
     let scratch = root.join("target/bench-start");
     std::fs::create_dir_all(&scratch)?;
@@ -126,7 +131,7 @@ pub fn run(root: &Path, runs: usize) -> Result<Vec<StartRow>> {
                 // Fill both caches.
                 time(&mut weft_command())?;
                 if let Ok(wasmtime) = &reference {
-                    time(&mut wasmtime_command(wasmtime))?;
+                    time(&mut wasmtime_command(&wasmtime.path))?;
                 }
             }
             let mut weft_times = Vec::new();
@@ -140,7 +145,7 @@ pub fn run(root: &Path, runs: usize) -> Result<Vec<StartRow>> {
                     if cold {
                         reset();
                     }
-                    wasmtime_times.push(time(&mut wasmtime_command(wasmtime))?);
+                    wasmtime_times.push(time(&mut wasmtime_command(&wasmtime.path))?);
                 }
             }
             let row = StartRow {

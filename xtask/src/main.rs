@@ -144,6 +144,11 @@ fn run(args: &[String]) -> Result<ExitCode> {
             println!("{}", path.display());
             Ok(ExitCode::SUCCESS)
         }
+        Some("install-wasmtime-release") => {
+            let path = xtask::reference::install_release(&root)?;
+            println!("{}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Some("bench-compile") => {
             xtask::bench_compile::run(&root, &args[1..])?;
             Ok(ExitCode::SUCCESS)

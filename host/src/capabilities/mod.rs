@@ -488,9 +488,15 @@ mod tests {
         assert_eq!(Release::of("wasi:cli/stdout"), None);
 
         assert_eq!(import("wasi:cli/types@0.3.2").group, Some(Group::Cli));
-        assert_eq!(import("wasi:clocks/system-clock@0.3.0").group, Some(Group::Clocks));
+        assert_eq!(
+            import("wasi:clocks/system-clock@0.3.0").group,
+            Some(Group::Clocks)
+        );
         assert_eq!(import("wasi:http/client@0.3.1").group, Some(Group::Http));
-        assert_eq!(import("wasi:sockets/types@0.3.0").group, Some(Group::Sockets));
+        assert_eq!(
+            import("wasi:sockets/types@0.3.0").group,
+            Some(Group::Sockets)
+        );
         // Interfaces that exist in one release only.
         assert_eq!(import("wasi:cli/types@0.2.6").group, None);
         assert_eq!(import("wasi:io/streams@0.3.0").group, None);
@@ -546,8 +552,14 @@ mod tests {
         Group::ALL
             .iter()
             .flat_map(|g| {
-                let p2 = g.interfaces(Release::P2).iter().map(|n| format!("{n}@0.2.3"));
-                let p3 = g.interfaces(Release::P3).iter().map(|n| format!("{n}@0.3.2"));
+                let p2 = g
+                    .interfaces(Release::P2)
+                    .iter()
+                    .map(|n| format!("{n}@0.2.3"));
+                let p3 = g
+                    .interfaces(Release::P3)
+                    .iter()
+                    .map(|n| format!("{n}@0.3.2"));
                 p2.chain(p3)
             })
             .map(|name| import(&name))
@@ -641,7 +653,10 @@ mod tests {
 
     #[test]
     fn unlinked_wasi_versions_are_refused_by_version() {
-        for name in ["wasi:cli/types@0.3.0-rc-2025-08-15", "wasi:cli/stdout@0.1.0"] {
+        for name in [
+            "wasi:cli/types@0.3.0-rc-2025-08-15",
+            "wasi:cli/stdout@0.1.0",
+        ] {
             let err = check_imports(
                 &[import(name)],
                 &CapabilitySet::new(&Group::ALL),
