@@ -143,12 +143,16 @@ impl Start {
     fn new(package: &Package, options: &LoadOptions) -> Result<Start> {
         let limits = package.manifest.limits.overridden_by(&options.limits);
         let epochs = !options.one_process || limits.timeout.is_some();
-        let settings = EngineSettings::new(&limits, options.serve.or(options.pool), epochs);
+        let kind = wasm::kind_of(&package.wasm, &package.wasm_path())?;
+        let concurrency =
+            kind == WasmKind::Component && wasm::uses_component_model_async(&package.wasm);
+        let settings = EngineSettings::new(&limits, options.serve.or(options.pool), epochs)
+            .concurrent(concurrency);
         Ok(Start {
             engine: settings.engine()?,
             settings,
             limits,
-            kind: wasm::kind_of(&package.wasm, &package.wasm_path())?,
+            kind,
             granted: CapabilitySet::new(&package.manifest.imports),
         })
     }

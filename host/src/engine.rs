@@ -2,7 +2,7 @@
 //! (epochs, fuel, the pooling allocator), and the part of the cache key that
 //! says which compiled code those settings need.
 
-use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use crate::limits::{EPOCH_TICK, Limits};
 use crate::{Error, Result};
@@ -32,6 +32,11 @@ pub struct EngineSettings {
     fuel: bool,
     /// The pool's size in instances, and the most linear memory one may use.
     pool: Option<(u32, u64)>,
+    /// Wasmtime's concurrency support (component-model async: WASI 0.3,
+    /// `async func`, streams and futures). Only components that use it get
+    /// it: with it on, every call into any component pays for the async
+    /// bookkeeping (measured: 0.2 serving 4× and the spawn rate 8× slower).
+    concurrency: bool,
 }
 
 impl EngineSettings {
@@ -44,7 +49,15 @@ impl EngineSettings {
             epochs,
             fuel: limits.fuel.is_some(),
             pool,
+            concurrency: false,
         }
+    }
+
+    /// With Wasmtime's concurrency support, for a component that uses the
+    /// component model's async features ([`crate::wasm::uses_component_model_async`]).
+    pub fn concurrent(mut self, concurrency: bool) -> EngineSettings {
+        self.concurrency = concurrency;
+        self
     }
 
     /// Address space reserved per linear memory and its guard, when weft
@@ -68,10 +81,11 @@ impl EngineSettings {
     /// refuses one that does not match, which weft treats as a stale entry.
     pub fn code_key(&self) -> String {
         format!(
-            "wasmtime engine: epochs={} fuel={} reservation={:?} component-model-async=true concurrency=true; target {}-{}",
+            "wasmtime engine: epochs={} fuel={} reservation={:?} concurrency={}; target {}-{}",
             self.epochs,
             self.fuel,
             self.reservation(),
+            self.concurrency,
             std::env::consts::ARCH,
             std::env::consts::OS
         )
@@ -80,9 +94,11 @@ impl EngineSettings {
     pub fn engine(&self) -> Result<Engine> {
         let mut config = Config::new();
         // WASI 0.3: `async` functions, streams and futures, and the
-        // concurrent calls that run them (`Store::run_concurrent`).
-        config.wasm_component_model_async(true);
-        config.concurrency_support(true);
+        // concurrent calls that run them (`Store::run_concurrent`), for the
+        // components that use them. Without, such a component does not
+        // validate, which cannot happen: weft decides from the binary.
+        config.wasm_component_model_async(self.concurrency);
+        config.concurrency_support(self.concurrency);
         config.epoch_interruption(self.epochs);
         config.consume_fuel(self.fuel);
         if let Some((concurrent, max_memory)) = self.pool {
@@ -98,12 +114,13 @@ impl EngineSettings {
                 .total_tables(concurrent.saturating_mul(8))
                 .total_stacks(concurrent)
                 .max_memory_size(max_memory as usize);
-            // A slot is reused by the next instance: reset only the pages the
-            // last one touched (PAGEMAP_SCAN, Linux 6.7+) with memset, up to a
-            // bound, rather than madvise + page faults on every instantiation.
-            pool.pagemap_scan(Enabled::Auto)
-                .linear_memory_keep_resident(1 << 20)
-                .table_keep_resident(64 << 10);
+            // A slot's memory is decommitted (madvise) when its instance is
+            // dropped: Wasmtime's default. Keeping pages resident and
+            // resetting the dirty ones found with Linux's PAGEMAP_SCAN was
+            // faster up to Wasmtime 48 (147,000 spawns/s against 90,000),
+            // but since 50.0.1 the scan also reports pages that were never
+            // touched, so every drop wrote the whole resident budget (1 MiB):
+            // 18,000 spawns/s with it, 70,000 without (docs/performance.md).
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         }
         if let Some((reservation, guard)) = self.reservation() {
