@@ -276,7 +276,22 @@ fn run_case(package: &Path, case: &Case, ports: &Ports) -> Result<(), Failed> {
         let must_listen = !case.requests.is_empty() || case.exit == 0;
         serve_and_request(command, &case.requests, must_listen)?
     } else {
-        command.stdin(Stdio::null());
+        match (&case.stdin, case.stdin_open) {
+            (Some(_), true) => return Err("a case gives `stdin` or `stdin_open`, not both".into()),
+            (Some(text), false) => {
+                let path = scratch.path().join("stdin.txt");
+                std::fs::write(&path, text)?;
+                command.stdin(std::fs::File::open(&path)?);
+            }
+            // The pipe's writing end stays with the runner, unwritten,
+            // until weft has exited.
+            (None, true) => {
+                command.stdin(Stdio::piped());
+            }
+            (None, false) => {
+                command.stdin(Stdio::null());
+            }
+        }
         run_bounded(command, CASE_TIMEOUT)?
     };
     if let (Some(expected), Some(socket)) = (&case.notify, notify) {

@@ -18,6 +18,8 @@ pub struct Method {
     pub index: ComponentExportIndex,
     pub params: Vec<(String, Type)>,
     pub results: Vec<Type>,
+    /// A WASI 0.3 `async func`; it is called the same way.
+    pub is_async: bool,
 }
 
 impl Method {
@@ -63,17 +65,20 @@ impl Method {
             index,
             params: ty.params().map(|(n, t)| (n.to_string(), t)).collect(),
             results: ty.results().collect(),
+            is_async: ty.async_(),
         }
     }
 
-    /// The WIT signature: `compute: func(a: u32, b: u32) -> u32`.
+    /// The WIT signature: `compute: func(a: u32, b: u32) -> u32`, or
+    /// `nap: async func(ms: u32) -> string` for a WASI 0.3 `async` export.
     pub fn signature(&self) -> String {
         let params: Vec<String> = self
             .params
             .iter()
             .map(|(name, ty)| format!("{name}: {}", wit_type(ty)))
             .collect();
-        let mut out = format!("{}: func({})", self.name, params.join(", "));
+        let kind = if self.is_async { "async func" } else { "func" };
+        let mut out = format!("{}: {kind}({})", self.name, params.join(", "));
         if let Some(result) = self.results.first() {
             let _ = write!(out, " -> {}", wit_type(result));
         }

@@ -120,6 +120,13 @@ pub struct Case {
     /// environment is cleared).
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// What weft's stdin holds (the app reads it, then end of file); by
+    /// default stdin is empty.
+    pub stdin: Option<String>,
+    /// Keep weft's stdin open and never write to it (an app reading it
+    /// waits), instead of an empty stdin.
+    #[serde(default)]
+    pub stdin_open: bool,
     /// Replace the package's `wapp.toml` with this file from the package.
     pub manifest: Option<String>,
     /// Listen on a `$NOTIFY_SOCKET` and expect exactly this message there
