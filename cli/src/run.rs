@@ -78,7 +78,8 @@ pub(crate) fn run(args: RunArgs) -> Result<i32> {
             if name.is_empty() {
                 return Err(bad("it names no function".into()));
             }
-            let call = UntypedFuncCall::parse(&format!("f{}", &text[open..]))
+            let call_text = format!("f{}", &text[open..]);
+            let call = UntypedFuncCall::parse(&invoke::wave_input(&call_text))
                 .map_err(|err| bad(err.to_string()))?
                 .into_owned();
             Some((name.to_string(), call))
