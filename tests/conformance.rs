@@ -388,15 +388,41 @@ fn serve_and_request(
     let mut problems = Vec::new();
     match address_rx.recv_timeout(Duration::from_secs(60)) {
         Ok(address) => {
-            for (i, request) in requests.iter().enumerate() {
-                if let Err(problem) = check_request(&address, request) {
-                    problems.push(format!(
-                        "request {} ({} {}): {problem}",
-                        i + 1,
-                        request.method,
-                        request.path
-                    ));
+            // Requests marked `at_once` next to each other go together, each
+            // on its own thread and connection; the rest one after another.
+            let mut i = 0;
+            while i < requests.len() {
+                let together = if requests[i].at_once {
+                    requests[i..].iter().take_while(|r| r.at_once).count()
+                } else {
+                    1
+                };
+                let batch = &requests[i..i + together];
+                let outcomes: Vec<Result<(), String>> = std::thread::scope(|scope| {
+                    let handles: Vec<_> = batch
+                        .iter()
+                        .map(|request| scope.spawn(|| check_request(&address, request)))
+                        .collect();
+                    handles
+                        .into_iter()
+                        .map(|h| {
+                            h.join()
+                                .unwrap_or_else(|_| Err("the request thread panicked".into()))
+                        })
+                        .collect()
+                });
+                for (j, outcome) in outcomes.into_iter().enumerate() {
+                    if let Err(problem) = outcome {
+                        let request = &batch[j];
+                        problems.push(format!(
+                            "request {} ({} {}): {problem}",
+                            i + j + 1,
+                            request.method,
+                            request.path
+                        ));
+                    }
                 }
+                i += together;
             }
         }
         // weft exited without listening: the exit code says whether it should have.
@@ -453,6 +479,14 @@ fn check_request(address: &str, request: &RequestCase) -> Result<(), String> {
         if &body != expected {
             problems.push(format!("body {body:?}, expected {expected:?}"));
         }
+    }
+    if let Some(expected) = request.response_len
+        && response.body.len() != expected
+    {
+        problems.push(format!(
+            "a body of {} bytes, expected {expected}",
+            response.body.len()
+        ));
     }
     if problems.is_empty() {
         Ok(())

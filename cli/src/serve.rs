@@ -1,4 +1,5 @@
-//! `weft serve [FLAGS] APP`: serves a `wasi:http/proxy` app over HTTP.
+//! `weft serve [FLAGS] APP`: serves a `wasi:http/proxy` (WASI 0.2) or
+//! `wasi:http/service` (WASI 0.3) app over HTTP.
 
 use std::ffi::OsString;
 
@@ -6,7 +7,7 @@ use clap::Args;
 use weft::app::LoadOptions;
 use weft::limits::parse_duration;
 use weft::package::Package;
-use weft::serve::{ServeOptions, serve as serve_app};
+use weft::serve::{Reuse, ServeOptions, serve as serve_app};
 use weft::{Error, Result};
 
 use crate::load_app;
@@ -20,6 +21,19 @@ pub(crate) struct ServeArgs {
     /// Requests handled at once; more wait for a slot.
     #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub max_concurrent: u32,
+    /// Instances alive at once; past it, requests wait for an instance to be
+    /// retired. A WASI 0.2 app has one instance per request in flight.
+    #[arg(long, value_name = "N", default_value_t = weft::serve::DEFAULT_MAX_INSTANCES as u32, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_instances: u32,
+    /// WASI 0.3 apps: requests one instance takes in its life (then it is retired).
+    #[arg(long, value_name = "N", default_value_t = 128, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_instance_reuse_count: u32,
+    /// WASI 0.3 apps: requests one instance handles at once.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_instance_concurrent_reuse_count: u32,
+    /// WASI 0.3 apps: how long an instance with nothing to do is kept.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub idle_instance_timeout: std::time::Duration,
     /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_grace: std::time::Duration,
@@ -43,7 +57,8 @@ pub(crate) fn serve(args: ServeArgs) -> Result<i32> {
     let options = LoadOptions {
         limits: args.limits.limits(),
         method: None,
-        serve: Some(args.max_concurrent as usize),
+        // The pool holds every instance that may be alive at once.
+        serve: Some(args.max_concurrent.max(args.max_instances) as usize),
         pool: None,
         cache: args.cache.cache(),
         progress: crate::show_progress(),
@@ -58,6 +73,12 @@ pub(crate) fn serve(args: ServeArgs) -> Result<i32> {
     let serve_options = ServeOptions {
         listen: args.listen,
         max_concurrent: args.max_concurrent as usize,
+        max_instances: args.max_instances as usize,
+        reuse: Reuse {
+            max_count: args.max_instance_reuse_count as usize,
+            max_concurrent: args.max_instance_concurrent_reuse_count as usize,
+            idle_timeout: args.idle_instance_timeout,
+        },
         shutdown_grace: args.shutdown_grace,
     };
     runtime.block_on(serve_app(app, serve_options, move |addr| {

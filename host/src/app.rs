@@ -10,6 +10,7 @@ use wasmtime::Engine;
 use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime_wasi::I32Exit;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p3::bindings::ServicePre;
 
 use crate::bindings::{command, ready};
 use crate::cache::{Cache, Outcome, Source};
@@ -49,7 +50,10 @@ impl Entry {
                 "_start (through the preview1 command adapter, as wasi:cli/run)".to_string()
             }
             Entry::Method(method) => method.signature(),
-            Entry::HttpHandler => "wasi:http/incoming-handler#handle (weft serve)".to_string(),
+            Entry::HttpHandler => {
+                "wasi:http/incoming-handler#handle or wasi:http/handler#handle (weft serve)"
+                    .to_string()
+            }
         }
     }
 }
@@ -98,7 +102,17 @@ pub(crate) struct AppInner {
     pub(crate) pre: InstancePre<InstanceState>,
     pub(crate) run: Option<RunIndices>,
     pub(crate) ready: Option<ready::ReadyHookIndices>,
-    pub(crate) proxy: Option<ProxyPre<InstanceState>>,
+    pub(crate) proxy: Option<HttpPre>,
+}
+
+/// The HTTP handler of an app loaded for `weft serve`, pre-instantiated.
+#[derive(Clone)]
+pub enum HttpPre {
+    /// WASI 0.2's `wasi:http/incoming-handler`: a fresh instance per request.
+    P2(ProxyPre<InstanceState>),
+    /// WASI 0.3's `wasi:http/handler` (an `async func`): instances are reused
+    /// and take several requests at once.
+    P3(ServicePre<InstanceState>),
 }
 
 /// Where a command's `wasi:cli/run` is: WASI 0.2's `run: func() -> result`,
@@ -288,13 +302,16 @@ impl App {
         })?;
 
         let proxy = match entry {
-            Entry::HttpHandler => Some(ProxyPre::new(pre.clone()).map_err(|err| {
-                Error::package(format!(
-                    "{} does not export `wasi:http/incoming-handler`, so `weft serve` cannot serve it; build it against the `wasi:http/proxy` world (weft:app/http-app), or run it with `weft run`",
-                    wasm_path.display()
-                ))
-                .caused_by_wasmtime(&err)
-            })?),
+            Entry::HttpHandler => Some(match ProxyPre::new(pre.clone()) {
+                Ok(proxy) => HttpPre::P2(proxy),
+                Err(err) => HttpPre::P3(ServicePre::new(pre.clone()).map_err(|_| {
+                    Error::package(format!(
+                        "{} does not export `wasi:http/incoming-handler` (WASI 0.2) or `wasi:http/handler` (WASI 0.3), so `weft serve` cannot serve it; build it against the `wasi:http/proxy` or `wasi:http/service` world (weft:app/http-app), or run it with `weft run`",
+                        wasm_path.display()
+                    ))
+                    .caused_by_wasmtime(&err)
+                })?),
+            }),
             _ => None,
         };
 
@@ -375,7 +392,7 @@ impl App {
     }
 
     /// The pre-instantiated HTTP handler, when loaded for `weft serve`.
-    pub fn proxy_pre(&self) -> Option<ProxyPre<InstanceState>> {
+    pub fn http_pre(&self) -> Option<HttpPre> {
         self.inner.proxy.clone()
     }
 

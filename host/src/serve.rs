@@ -1,14 +1,27 @@
-//! `weft serve`: a `wasi:http/proxy` component behind hyper. One
-//! pre-instantiated component per app, a fresh isolated instance per request
-//! (from the pooling allocator), bodies streamed both ways, the app's limits
-//! per request, and a graceful stop on SIGINT/SIGTERM.
+//! `weft serve`: an HTTP component behind hyper, bodies streamed both ways,
+//! the app's limits, and a graceful stop on SIGINT/SIGTERM.
 //!
-//! A trap or a limit hit in one request is a 500 for that request only,
-//! logged on stderr; other requests are not affected.
+//! - A WASI 0.2 `wasi:http/proxy` component gets a fresh isolated instance
+//!   per request (from the pooling allocator), under the app's limits per
+//!   request. A trap or a limit hit in one request is a 500 for that request
+//!   only, logged on stderr.
+//! - A WASI 0.3 `wasi:http/service` component exports `handle` as an `async
+//!   func`: one instance takes several requests at once and is reused for
+//!   later ones (wasmtime-wasi-http's [`ProxyHandler`], with `wasmtime
+//!   serve`'s knobs and defaults: [`ServeOptions::reuse`]). weft caps the
+//!   instances alive at once ([`ServeOptions::max_instances`]); past the cap,
+//!   requests wait for an instance. A trap or a limit hit ends that instance:
+//!   the requests it held are answered with 500, or cut short if their
+//!   response had begun; the server and the other instances go on. The
+//!   timeout is per request; fuel is given per request to the instance that
+//!   takes it; memory is per instance.
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use http_body_util::BodyExt;
@@ -17,14 +30,21 @@ use hyper::server::conn::http1;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
-use wasmtime::Store;
-use wasmtime_wasi_http::WasiHttpView;
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use wasmtime::component::TaskGroupId;
+use wasmtime::{Store, StoreContextMut};
+use wasmtime_wasi_http::handler::{
+    self, ExpirationError, HandlerState, InstantiationError, Proxy, ProxyHandler, ShouldAccept,
+    TrapOrPanicError, WorkerExpiration, WorkerState, WorkerStatus,
+};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p3::bindings::ServicePre;
+use wasmtime_wasi_http::{WasiBody, WasiHttpCtxView, WasiHttpView};
 
-use crate::app::App;
+use crate::app::{App, HttpPre};
 use crate::instance::{self, InstanceState, WasiConfig};
+use crate::limits::{LimitHit, Limits};
 use crate::{Error, Result};
 
 /// How to serve.
@@ -33,17 +53,57 @@ pub struct ServeOptions {
     pub listen: SocketAddr,
     /// Requests handled at once; more wait for a slot.
     pub max_concurrent: usize,
+    /// Instances alive at once; past it, requests wait for an instance. A
+    /// 0.2 app has one instance per request in flight.
+    pub max_instances: usize,
+    /// How a 0.3 app's instances are reused.
+    pub reuse: Reuse,
     /// How long in-flight requests may take to finish after a stop signal.
     pub shutdown_grace: Duration,
 }
 
-type ResponseBody = wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+/// How a WASI 0.3 app's instances are reused, named and defaulted as
+/// `wasmtime serve` does (`--max-instance-reuse-count`,
+/// `--max-instance-concurrent-reuse-count`, `--idle-instance-timeout`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reuse {
+    /// Requests one instance takes in its life; then it is retired.
+    pub max_count: usize,
+    /// Requests one instance handles at once.
+    pub max_concurrent: usize,
+    /// How long an instance with nothing to do is kept.
+    pub idle_timeout: Duration,
+}
 
+impl Default for Reuse {
+    fn default() -> Self {
+        Reuse {
+            max_count: 128,
+            max_concurrent: 16,
+            idle_timeout: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The default cap on instances alive at once (`--max-instances`).
+pub const DEFAULT_MAX_INSTANCES: usize = 100;
+
+type ResponseBody = WasiBody;
+
+/// How requests are served: by the app's WASI release.
+#[derive(Clone)]
+enum Served {
+    Fresh(Arc<Server>),
+    Reused(Arc<Reused>),
+}
+
+/// WASI 0.2: a fresh instance per request.
 struct Server {
     app: App,
     proxy: ProxyPre<InstanceState>,
     config: WasiConfig,
     slots: Arc<Semaphore>,
+    instances: Arc<Semaphore>,
 }
 
 /// Binds, calls `on_listening` with the bound address, and serves until
@@ -54,9 +114,9 @@ pub async fn serve(
     options: ServeOptions,
     on_listening: impl FnOnce(SocketAddr) -> Result<()>,
 ) -> Result<()> {
-    let proxy = app.proxy_pre().ok_or_else(|| {
+    let pre = app.http_pre().ok_or_else(|| {
         Error::package(format!(
-            "app {} does not export `wasi:http/incoming-handler`, so `weft serve` cannot serve it; build it against the `wasi:http/proxy` world (weft:app/http-app), or run it with `weft run`",
+            "app {} does not export `wasi:http/incoming-handler` (WASI 0.2) or `wasi:http/handler` (WASI 0.3), so `weft serve` cannot serve it; build it against the `wasi:http/proxy` or `wasi:http/service` world (weft:app/http-app), or run it with `weft run`",
             app.id()
         ))
     })?;
@@ -70,12 +130,34 @@ pub async fn serve(
     let local = listener
         .local_addr()
         .map_err(|err| Error::internal("cannot read the listening address").caused_by(&err))?;
-    let server = Arc::new(Server {
-        app,
-        proxy,
-        config,
-        slots: Arc::new(Semaphore::new(options.max_concurrent.max(1))),
-    });
+    let requests = Arc::new(Semaphore::new(options.max_concurrent.max(1)));
+    let instances = Arc::new(Semaphore::new(options.max_instances.max(1)));
+    let server = match pre {
+        HttpPre::P2(proxy) => Served::Fresh(Arc::new(Server {
+            app,
+            proxy,
+            config,
+            slots: requests,
+            instances,
+        })),
+        HttpPre::P3(service) => {
+            let freed = Arc::new(Notify::new());
+            Served::Reused(Arc::new(Reused {
+                app: app.clone(),
+                requests,
+                freed: freed.clone(),
+                handler: ProxyHandler::new(Instances {
+                    limits: app.limits().clone(),
+                    app,
+                    service,
+                    config,
+                    instances,
+                    freed,
+                    reuse: options.reuse,
+                }),
+            }))
+        }
+    };
     // The handlers are installed before anyone hears that weft listens: a
     // SIGTERM right after the READY line must stop weft gracefully, not
     // kill it by the signal's default action.
@@ -103,7 +185,13 @@ pub async fn serve(
                 let server = server.clone();
                 let service = hyper::service::service_fn(move |request| {
                     let server = server.clone();
-                    async move { Ok::<_, Infallible>(server.handle(request).await) }
+                    async move {
+                        let response = match server {
+                            Served::Fresh(server) => server.handle(request).await,
+                            Served::Reused(server) => server.handle(request).await,
+                        };
+                        Ok::<_, Infallible>(response)
+                    }
                 });
                 let connection = http1::Builder::new()
                     .keep_alive(true)
@@ -160,10 +248,13 @@ impl Server {
         request: hyper::Request<Incoming>,
     ) -> hyper::Response<ResponseBody> {
         let described = format!("{} {}", request.method(), request.uri());
-        let Ok(permit) = self.slots.clone().acquire_owned().await else {
+        let (Ok(permit), Ok(instance)) = (
+            self.slots.clone().acquire_owned().await,
+            self.instances.clone().acquire_owned().await,
+        ) else {
             return plain(503, "the server is shutting down\n");
         };
-        match self.clone().run(request, permit).await {
+        match self.clone().run(request, (permit, instance)).await {
             Ok(response) => response,
             Err(message) => {
                 eprintln!("weft: request {described} failed: {message}");
@@ -177,7 +268,7 @@ impl Server {
     async fn run(
         self: Arc<Self>,
         request: hyper::Request<Incoming>,
-        permit: tokio::sync::OwnedSemaphorePermit,
+        permit: (OwnedSemaphorePermit, OwnedSemaphorePermit),
     ) -> std::result::Result<hyper::Response<ResponseBody>, String> {
         let started = Instant::now();
         let limits = self.app.limits().clone();
@@ -242,4 +333,336 @@ fn plain(status: u16, text: &'static str) -> hyper::Response<ResponseBody> {
         hyper::header::HeaderValue::from_static("text/plain"),
     );
     response
+}
+
+/// WASI 0.3: instances reused, several requests at once in each.
+struct Reused {
+    app: App,
+    /// Requests in flight, until their response body has gone out.
+    requests: Arc<Semaphore>,
+    handler: ProxyHandler<Instances>,
+    /// Told when a request has its response (its instance can take
+    /// another) and when an instance is retired (its slot is free).
+    freed: Arc<Notify>,
+}
+
+/// What [`Instances::instantiate`] fails with when `--max-instances` are
+/// alive: [`Reused::handle`] takes the request back and waits.
+#[derive(Debug)]
+struct NoInstanceSlot;
+
+impl std::fmt::Display for NoInstanceSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("every instance allowed (--max-instances) is alive")
+    }
+}
+
+impl std::error::Error for NoInstanceSlot {}
+
+fn is_no_slot(err: &wasmtime::Error) -> bool {
+    err.downcast_ref::<InstantiationError<()>>()
+        .is_some_and(|failed| failed.error.downcast_ref::<NoInstanceSlot>().is_some())
+}
+
+/// The request an [`InstantiationError`] carries back.
+fn take_back(err: wasmtime::Error) -> std::result::Result<handler::Request, wasmtime::Error> {
+    let failed = err.downcast::<InstantiationError<()>>()?;
+    Ok(failed
+        .request
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()))
+}
+
+impl Reused {
+    async fn handle(
+        self: Arc<Self>,
+        request: hyper::Request<Incoming>,
+    ) -> hyper::Response<ResponseBody> {
+        let described = format!("{} {}", request.method(), request.uri());
+        let Ok(permit) = self.requests.clone().acquire_owned().await else {
+            return plain(503, "the server is shutting down\n");
+        };
+        let mut request = to_wasi_request(request);
+        let mut backoff = Duration::from_millis(1);
+        let outcome = loop {
+            match self.handler.handle((), request).await {
+                Err(err) if is_no_slot(&err) => {
+                    // Every instance allowed is alive and none could take
+                    // it when it came: wait until a request ends (its
+                    // instance can take another) or an instance is retired,
+                    // and at most a growing moment, then offer it again.
+                    request = match take_back(err) {
+                        Ok(request) => request,
+                        Err(err) => break Err(err),
+                    };
+                    tokio::select! {
+                        _ = self.freed.notified() => {}
+                        _ = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_millis(64));
+                }
+                outcome => break outcome,
+            }
+        };
+        // An instance has room for another request now.
+        self.freed.notify_waiters();
+        match outcome {
+            Ok(response) => response.map(|body| {
+                Held {
+                    body,
+                    _permit: permit,
+                }
+                .boxed_unsync()
+            }),
+            Err(err) => {
+                eprintln!("weft: request {described} failed: {}", self.describe(&err));
+                plain(500, "internal server error\n")
+            }
+        }
+    }
+
+    /// One sentence on why a request got no response.
+    fn describe(&self, err: &wasmtime::Error) -> String {
+        let id = self.app.id();
+        if err.downcast_ref::<ExpirationError>().is_some() {
+            let limit = self.app.limits().timeout.unwrap_or_default();
+            return format!("app {id} was stopped: {}", LimitHit::Timeout { limit });
+        }
+        if err.downcast_ref::<TrapOrPanicError>().is_some() {
+            return format!(
+                "the instance of app {id} that held it ended before it answered (another request it held trapped or hit a limit; see the line about that instance)"
+            );
+        }
+        if let Some(failed) = err.downcast_ref::<InstantiationError<()>>() {
+            return format!("cannot start an instance of app {id}: {:#}", failed.error);
+        }
+        if let Some(code) =
+            err.downcast_ref::<wasmtime_wasi_http::p3::bindings::http::types::ErrorCode>()
+        {
+            return format!("the guest answered with the error {code:?}");
+        }
+        format!("app {id} failed while handling it: {err:#}")
+    }
+}
+
+/// hyper's request as wasmtime-wasi-http takes it: the body boxed, and the
+/// scheme and authority (from `Host`) filled in so that the guest sees a
+/// whole URI, as a 0.2 guest does.
+fn to_wasi_request(request: hyper::Request<Incoming>) -> handler::Request {
+    let (mut parts, body) = request.into_parts();
+    if parts.uri.scheme().is_none() {
+        let authority = parts
+            .headers
+            .get(hyper::header::HOST)
+            .and_then(|host| host.to_str().ok())
+            .and_then(|host| host.parse::<http::uri::Authority>().ok());
+        let mut uri = http::uri::Parts::from(parts.uri.clone());
+        uri.scheme = Some(http::uri::Scheme::HTTP);
+        uri.authority = authority;
+        if uri.authority.is_some()
+            && let Ok(whole) = http::Uri::from_parts(uri)
+        {
+            parts.uri = whole;
+        }
+    }
+    hyper::Request::from_parts(
+        parts,
+        body.map_err(wasmtime_wasi_http::Error::from).boxed_unsync(),
+    )
+}
+
+/// A response body that holds its request's slot until it has gone out.
+struct Held {
+    body: ResponseBody,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl hyper::body::Body for Held {
+    type Data = Bytes;
+    type Error = wasmtime_wasi_http::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<std::result::Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// The instances of a 0.3 app: [`ProxyHandler`] asks for one whenever no
+/// instance can take a request.
+struct Instances {
+    app: App,
+    service: ServicePre<InstanceState>,
+    config: WasiConfig,
+    /// The app's limits; the timeout is per request, not per instance.
+    limits: Limits,
+    instances: Arc<Semaphore>,
+    freed: Arc<Notify>,
+    reuse: Reuse,
+}
+
+fn http_view(state: &mut InstanceState) -> WasiHttpCtxView<'_> {
+    state.http()
+}
+
+impl HandlerState for Instances {
+    type StoreData = InstanceState;
+    type WorkerExpiration = Expiry;
+    type WorkerState = Worker;
+
+    async fn instantiate(
+        &self,
+    ) -> wasmtime::Result<handler::Instance<InstanceState, Expiry, Worker>> {
+        // Past the cap the instance is not made: the request goes back
+        // to `Reused::handle`, which waits and offers it again (waiting
+        // here would bind it to an instance that cannot start, while
+        // the instances alive could take it).
+        let slot = self
+            .instances
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| wasmtime::Error::new(NoInstanceSlot))?;
+        // The store has no deadline of its own: an instance outlives
+        // any one request. Each request's timeout is enforced by
+        // `Worker::on_request_start` and `Expiry`.
+        let store_limits = Limits {
+            timeout: None,
+            ..self.limits.clone()
+        };
+        let mut store = instance::new_store(
+            self.service.engine(),
+            &self.config,
+            &store_limits,
+            Instant::now(),
+        )
+        .map_err(|err| wasmtime::format_err!("{err}"))?;
+        let service = self.service.instantiate_async(&mut store).await?;
+        Ok(handler::Instance {
+            store,
+            proxy: Proxy::P3(service),
+            view: http_view,
+            expiration: Expiry {
+                idle: self.reuse.idle_timeout,
+                timeout: self.limits.timeout,
+                sleep: Box::pin(tokio::time::sleep(Duration::ZERO)),
+            },
+            state: Worker {
+                app: self.app.clone(),
+                reuse: self.reuse,
+                timeout: self.limits.timeout,
+                fuel: self.limits.fuel,
+                slot: Some(slot),
+                freed: self.freed.clone(),
+            },
+        })
+    }
+}
+
+/// One instance's bookkeeping; its slot under `--max-instances` is freed
+/// when the instance is retired and this is dropped.
+struct Worker {
+    app: App,
+    reuse: Reuse,
+    timeout: Option<Duration>,
+    fuel: Option<u64>,
+    slot: Option<OwnedSemaphorePermit>,
+    freed: Arc<Notify>,
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        drop(self.slot.take());
+        self.freed.notify_waiters();
+    }
+}
+
+impl WorkerState for Worker {
+    type StoreData = InstanceState;
+    type RequestData = ();
+
+    fn should_accept_request(&self, concurrent: usize, total: usize) -> ShouldAccept {
+        if total >= self.reuse.max_count {
+            ShouldAccept::Never
+        } else if concurrent >= self.reuse.max_concurrent {
+            ShouldAccept::No
+        } else {
+            ShouldAccept::Yes
+        }
+    }
+
+    fn on_request_start(
+        &self,
+        mut store: StoreContextMut<'_, InstanceState>,
+        _data: (),
+        _group: TaskGroupId,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + Sync + 'static>> {
+        // Each request brings its fuel to the instance that takes it (the
+        // instance started with one request's worth, for its set-up).
+        if let Some(fuel) = self.fuel {
+            let left = store.get_fuel().unwrap_or(0);
+            let _ = store.set_fuel(left.saturating_add(fuel));
+        }
+        match self.timeout {
+            Some(limit) => Box::pin(tokio::time::sleep(limit)),
+            None => Box::pin(std::future::pending()),
+        }
+    }
+
+    fn drop(&self, store: Store<InstanceState>, result: wasmtime::Result<()>) {
+        let Err(err) = result else {
+            return;
+        };
+        let id = self.app.id();
+        let why = if err.to_string() == "guest timed out" {
+            let limit = self.timeout.unwrap_or_default();
+            format!("app {id} was stopped: {}", LimitHit::Timeout { limit })
+        } else {
+            crate::process::describe_end(&self.app, &store, err)
+        };
+        eprintln!(
+            "weft: an instance of app {id} ended: {why}; the requests it held were answered with 500, or cut short if their response had begun"
+        );
+    }
+}
+
+/// When an instance is retired: idle for longer than the idle timeout, or
+/// busy with a request for longer than the request timeout. This is polled
+/// outside the instance's event loop, so it holds even while a guest
+/// computes.
+struct Expiry {
+    idle: Duration,
+    timeout: Option<Duration>,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl WorkerExpiration for Expiry {
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        status: WorkerStatus,
+        start: Instant,
+    ) -> Poll<()> {
+        let limit = match status {
+            WorkerStatus::Idle => Some(self.idle),
+            WorkerStatus::Requests | WorkerStatus::PostReturn => self.timeout,
+        };
+        let Some(limit) = limit else {
+            return Poll::Pending;
+        };
+        let deadline = start + limit;
+        if Instant::now() >= deadline {
+            return Poll::Ready(());
+        }
+        self.sleep.as_mut().reset(deadline.into());
+        self.sleep.as_mut().poll(cx)
+    }
 }

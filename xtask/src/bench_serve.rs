@@ -1,7 +1,11 @@
-//! `cargo xtask bench-serve [SECONDS]`: `weft serve` on the hello handler
-//! under `wrk` on loopback, side by side with `wasmtime serve` on the same
-//! component when a `wasmtime` 48 CLI is on PATH; prints requests/s and
-//! p50/p99 latency, and the ratios.
+//! `cargo xtask bench-serve [SECONDS]`: `weft serve` under `wrk` on
+//! loopback, side by side with `wasmtime serve` on the same component, for
+//! each subject: the WASI 0.2 hello handler (a fresh instance per request),
+//! the WASI 0.3 hello handler and a 0.3 handler that awaits 10 ms before it
+//! answers (instances reused, several requests at once in each). The
+//! references are every `wasmtime` CLI found ([`crate::reference::all`]: the
+//! `cargo install` build and the official release binary); it prints
+//! requests/s and p50/p99 latency, and the ratios.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -17,36 +21,80 @@ pub struct Figures {
     pub p99_ms: f64,
 }
 
-/// Prints the table and returns weft's figures and the reference's (`None`
-/// when the reference `wasmtime` is absent).
-pub fn run(root: &Path, seconds: u64) -> Result<(Figures, Option<Figures>)> {
+/// What is served and loaded.
+pub struct Subject {
+    pub label: &'static str,
+    guest: &'static str,
+    path: &'static str,
+}
+
+pub const SUBJECTS: [Subject; 3] = [
+    Subject {
+        label: "0.2 hello handler",
+        guest: "http-hello",
+        path: "/",
+    },
+    Subject {
+        label: "0.3 hello handler",
+        guest: "p3-http",
+        path: "/",
+    },
+    Subject {
+        label: "0.3 handler that awaits 10 ms",
+        guest: "p3-http",
+        path: "/wait/10",
+    },
+];
+
+/// One subject's figures: weft's, and each reference's (`wasmtime serve`
+/// and its version).
+pub struct Row {
+    pub label: &'static str,
+    pub weft: Figures,
+    pub references: Vec<(String, Figures)>,
+}
+
+/// Prints the table and returns a row per subject.
+pub fn run(root: &Path, seconds: u64) -> Result<Vec<Row>> {
     if Command::new("wrk").arg("--version").output().is_err() {
         bail!("wrk is not installed; install it (Debian: apt-get install wrk) and run again");
     }
-    let built = crate::build_guests(root, &["http-hello".to_string()])?;
-    let package = &built[0].package;
+    let guests: Vec<String> = vec!["http-hello".into(), "p3-http".into()];
+    let built = crate::build_guests(root, &guests)?;
     let weft = crate::bench_compile::build_release_weft(root)?;
+    let references = crate::reference::all(root);
+    if references.is_empty() {
+        println!("{}", crate::reference::find(root).err().unwrap_or_default());
+    }
 
-    let mut child = Command::new(&weft)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--max-concurrent",
-            "256",
-        ])
-        .arg(package)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("starting weft serve")?;
-    let address = listening_address(&mut child)?;
-    let weft_figures = load(&format!("http://{address}/"), seconds);
-    stop(child);
-    let weft_figures = weft_figures?;
+    let mut rows = Vec::new();
+    for subject in &SUBJECTS {
+        let package = &built
+            .iter()
+            .find(|g| g.name == subject.guest)
+            .context("guest built")?
+            .package;
+        let mut child = Command::new(&weft)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--max-concurrent",
+                "256",
+            ])
+            .arg(package)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("starting weft serve")?;
+        let address = listening_address(&mut child)?;
+        let weft_figures = load(&format!("http://{address}{}", subject.path), seconds);
+        stop(child);
+        let weft_figures =
+            weft_figures.with_context(|| format!("weft serve, {}", subject.label))?;
 
-    let reference = match crate::reference::find(root) {
-        Ok(wasmtime) => {
+        let mut measured = Vec::new();
+        for wasmtime in &references {
             let port = free_port()?;
             let mut child = Command::new(&wasmtime.path)
                 .args(["serve", "-S", "cli", "--addr", &format!("127.0.0.1:{port}")])
@@ -56,36 +104,52 @@ pub fn run(root: &Path, seconds: u64) -> Result<(Figures, Option<Figures>)> {
                 .spawn()
                 .context("starting wasmtime serve")?;
             wait_for_port(port)?;
-            let figures = load(&format!("http://127.0.0.1:{port}/"), seconds);
+            let figures = load(&format!("http://127.0.0.1:{port}{}", subject.path), seconds);
             let _ = child.kill();
             let _ = child.wait();
-            Some((wasmtime.version, figures?))
+            let figures = figures.with_context(|| {
+                format!("wasmtime serve {}, {}", wasmtime.version, subject.label)
+            })?;
+            measured.push((wasmtime.version.clone(), figures));
         }
-        Err(why) => {
-            println!("{why}");
-            None
-        }
-    };
-
-    println!("serve benchmark: hello handler, wrk -t1 -c32 for {seconds}s on loopback, 2 cores");
-    println!("| host | requests/s | p50 | p99 |");
-    println!("| --- | --- | --- | --- |");
-    print_row("weft serve", &weft_figures);
-    if let Some((version, figures)) = &reference {
-        print_row(&format!("wasmtime serve {version}"), figures);
-        println!(
-            "ratios (weft / wasmtime): requests/s {:.2}×, p50 {:.2}×, p99 {:.2}×",
-            weft_figures.requests_per_second / figures.requests_per_second,
-            weft_figures.p50_ms / figures.p50_ms,
-            weft_figures.p99_ms / figures.p99_ms
-        );
+        rows.push(Row {
+            label: subject.label,
+            weft: weft_figures,
+            references: measured,
+        });
     }
-    Ok((weft_figures, reference.map(|(_, figures)| figures)))
+
+    println!("serve benchmark: wrk -t1 -c32 for {seconds}s on loopback, 2 cores");
+    println!("| handler | host | requests/s | p50 | p99 | ratio requests/s | ratio p99 |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    for row in &rows {
+        print_row(row.label, "weft serve", &row.weft, None);
+        for (version, figures) in &row.references {
+            print_row(
+                row.label,
+                &format!("wasmtime serve {version}"),
+                figures,
+                Some(&row.weft),
+            );
+        }
+    }
+    Ok(rows)
 }
 
-fn print_row(host: &str, figures: &Figures) {
+/// A row; beside a reference, the ratios weft / that reference.
+fn print_row(label: &str, host: &str, figures: &Figures, weft: Option<&Figures>) {
+    let (throughput, p99) = match weft {
+        Some(weft) => (
+            format!(
+                "{:.2}×",
+                weft.requests_per_second / figures.requests_per_second
+            ),
+            format!("{:.2}×", weft.p99_ms / figures.p99_ms),
+        ),
+        None => (String::new(), String::new()),
+    };
     println!(
-        "| {host} | {:.0} | {:.2} ms | {:.2} ms |",
+        "| {label} | {host} | {:.0} | {:.2} ms | {:.2} ms | {throughput} | {p99} |",
         figures.requests_per_second, figures.p50_ms, figures.p99_ms
     );
 }

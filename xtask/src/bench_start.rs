@@ -1,8 +1,10 @@
 //! `cargo xtask bench-start [RUNS]`: process start-up, side by side.
 //!
-//! For the hello component (`guests/hello`, Rust, wasm32-wasip2) and the
-//! hello core module (`guests/p1-hello`, wasm32-wasip1), the wall time of a
-//! whole process that prints one greeting and exits:
+//! For the hello component (`guests/hello`, Rust, wasm32-wasip2), the
+//! hello core module (`guests/p1-hello`, wasm32-wasip1) and a WASI 0.3
+//! command (`guests/p3-command stderr bench`: async `run`, one line through
+//! a 0.3 stream), the wall time of a whole process that prints one line and
+//! exits:
 //!
 //! - warm: `weft run` with its artifact cache filled, against `wasmtime run`
 //!   with its cache on and filled (a cache directory of its own);
@@ -45,7 +47,10 @@ struct Subject {
 
 /// Prints the table and returns its rows (the native floor aside).
 pub fn run(root: &Path, runs: usize) -> Result<Vec<StartRow>> {
-    let built = crate::build_guests(root, &["hello".into(), "p1-hello".into()])?;
+    let built = crate::build_guests(
+        root,
+        &["hello".into(), "p1-hello".into(), "p3-command".into()],
+    )?;
     let weft = crate::bench_compile::build_release_weft(root)?;
     let native = build_native_hello(root)?;
     let reference = crate::reference::find(root);
@@ -82,6 +87,24 @@ pub fn run(root: &Path, runs: usize) -> Result<Vec<StartRow>> {
             weft: vec![package("p1-hello")?.display().to_string(), "bench".into()],
             wasmtime: vec![
                 package("p1-hello")?.join("app.wasm").display().to_string(),
+                "bench".into(),
+            ],
+        },
+        // A WASI 0.3 command (async `run`), printing one line through a
+        // 0.3 stdout stream.
+        Subject {
+            label: "WASI 0.3 command",
+            weft: vec![
+                package("p3-command")?.display().to_string(),
+                "stderr".into(),
+                "bench".into(),
+            ],
+            wasmtime: vec![
+                package("p3-command")?
+                    .join("app.wasm")
+                    .display()
+                    .to_string(),
+                "stderr".into(),
                 "bench".into(),
             ],
         },

@@ -185,6 +185,12 @@ pub struct RequestCase {
     /// Lowercase `name: value` lines the response headers must include.
     #[serde(default)]
     pub headers: Vec<String>,
+    /// The response body's exact length, for bodies too big to write out.
+    pub response_len: Option<usize>,
+    /// Sent at the same time as the requests next to it that have this set
+    /// too (each on its own connection), instead of after the one before.
+    #[serde(default)]
+    pub at_once: bool,
 }
 
 fn default_method() -> String {

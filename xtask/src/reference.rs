@@ -160,6 +160,37 @@ pub fn find(root: &Path) -> std::result::Result<Reference, String> {
     ))
 }
 
+/// Every reference CLI there is, each once: `$WEFT_REFERENCE_WASMTIME`, the
+/// `cargo install` build, the official release binary, and a `wasmtime` on
+/// PATH at [`WASMTIME_VERSION`].
+pub fn all(root: &Path) -> Vec<Reference> {
+    let mut candidates: Vec<(PathBuf, bool)> = Vec::new();
+    if let Some(path) = std::env::var_os("WEFT_REFERENCE_WASMTIME") {
+        candidates.push((PathBuf::from(path), false));
+    }
+    candidates.push((install_root(root).join("bin/wasmtime"), false));
+    candidates.push((release_path(root), false));
+    candidates.push((PathBuf::from("wasmtime"), true));
+    let mut found: Vec<Reference> = Vec::new();
+    for (path, must_match) in candidates {
+        let Some(version) = version(&path) else {
+            continue;
+        };
+        if must_match && version != WASMTIME_VERSION {
+            continue;
+        }
+        let same = |r: &Reference| {
+            r.path == path
+                || (std::fs::canonicalize(&r.path).ok())
+                    .is_some_and(|a| std::fs::canonicalize(&path).ok() == Some(a))
+        };
+        if !found.iter().any(same) {
+            found.push(Reference { path, version });
+        }
+    }
+    found
+}
+
 fn version(program: &Path) -> Option<String> {
     let out = Command::new(program).arg("--version").output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout);

@@ -12,7 +12,8 @@
 //! - `stderr TEXT`: writes TEXT to stderr;
 //! - `exit N`: `exit-with-code(N)`; `fail`: returns `err` from `run`;
 //! - `trap`: panics; `spin`: loops; `hog`: grows its memory;
-//! - `streams N` / `futures N`: holds N stream or future handles at once.
+//! - `streams N` / `futures N`: holds N stream or future handles at once;
+//! - `connect PORT`: opens a TCP connection to 127.0.0.1:PORT.
 use wasip3::cli::{environment, exit, stderr, stdin, stdout};
 use wasip3::clocks::monotonic_clock;
 use wasip3::filesystem::preopens;
@@ -162,6 +163,25 @@ impl wasip3::exports::cli::run::Guest for App {
                     .map(|_| wit_future::new::<Result<(), stdin::ErrorCode>>(|| Ok(())))
                     .collect();
                 print(format!("held {} futures\n", held.len())).await;
+            }
+            "connect" => {
+                // `connect PORT`: TCP to 127.0.0.1:PORT over wasi:sockets 0.3.
+                use wasip3::sockets::types::{
+                    IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, TcpSocket,
+                };
+                let port: u16 = arg(2).parse().unwrap_or(9);
+                let outcome = match TcpSocket::create(IpAddressFamily::Ipv4) {
+                    Ok(socket) => socket
+                        .connect(IpSocketAddress::Ipv4(Ipv4SocketAddress {
+                            port,
+                            address: (127, 0, 0, 1),
+                        }))
+                        .await
+                        .map(|()| "connected".to_string())
+                        .unwrap_or_else(|e| format!("refused: {e:?}")),
+                    Err(e) => format!("no socket: {e:?}"),
+                };
+                print(format!("connect 127.0.0.1:{port}: {outcome}\n")).await;
             }
             other => {
                 eprint(format!("unknown command {other:?}\n")).await;

@@ -43,6 +43,11 @@ impl Guest for App {
     fn double(n: u32) -> u32 {
         n.wrapping_mul(2)
     }
+
+    async fn weft_ready() -> Result<(), String> {
+        wait(5).await;
+        Ok(())
+    }
 }
 
 export!(App);
