@@ -546,6 +546,7 @@ impl HandlerState for Instances {
         )
         .map_err(|err| wasmtime::format_err!("{err}"))?;
         let service = self.service.instantiate_async(&mut store).await?;
+        let timed_out = Arc::new(std::sync::atomic::AtomicBool::new(false));
         Ok(handler::Instance {
             store,
             proxy: Proxy::P3(service),
@@ -554,6 +555,7 @@ impl HandlerState for Instances {
                 idle: self.reuse.idle_timeout,
                 timeout: self.limits.timeout,
                 sleep: Box::pin(tokio::time::sleep(Duration::ZERO)),
+                timed_out: timed_out.clone(),
             },
             state: Worker {
                 app: self.app.clone(),
@@ -562,6 +564,7 @@ impl HandlerState for Instances {
                 fuel: self.limits.fuel,
                 slot: Some(slot),
                 freed: self.freed.clone(),
+                timed_out,
             },
         })
     }
@@ -576,6 +579,8 @@ struct Worker {
     fuel: Option<u64>,
     slot: Option<OwnedSemaphorePermit>,
     freed: Arc<Notify>,
+    /// Set by [`Expiry`] when it stops the instance for a request's timeout.
+    timed_out: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Drop for Worker {
@@ -622,7 +627,7 @@ impl WorkerState for Worker {
             return;
         };
         let id = self.app.id();
-        let why = if err.to_string() == "guest timed out" {
+        let why = if self.timed_out.load(std::sync::atomic::Ordering::Relaxed) {
             let limit = self.timeout.unwrap_or_default();
             format!("app {id} was stopped: {}", LimitHit::Timeout { limit })
         } else {
@@ -642,6 +647,7 @@ struct Expiry {
     idle: Duration,
     timeout: Option<Duration>,
     sleep: Pin<Box<tokio::time::Sleep>>,
+    timed_out: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl WorkerExpiration for Expiry {
@@ -659,10 +665,16 @@ impl WorkerExpiration for Expiry {
             return Poll::Pending;
         };
         let deadline = start + limit;
-        if Instant::now() >= deadline {
-            return Poll::Ready(());
+        if Instant::now() < deadline {
+            self.sleep.as_mut().reset(deadline.into());
+            if self.sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
         }
-        self.sleep.as_mut().reset(deadline.into());
-        self.sleep.as_mut().poll(cx)
+        if status != WorkerStatus::Idle {
+            self.timed_out
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        Poll::Ready(())
     }
 }
