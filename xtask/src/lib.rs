@@ -74,8 +74,16 @@ pub enum Build {
         /// the root `wit/` (a test world that weft's own WIT does not hold).
         wit: Option<String>,
     },
-    /// Python made a component by componentize-py, for a world of `wit/`.
-    Python { world: String, module: String },
+    /// Python made a component by componentize-py, for a world of `wit/`
+    /// (`app`) or, named with its package, of another WIT folder
+    /// (`weft:app-p3/app` with `wit = "../wit/p3"`).
+    Python {
+        world: String,
+        module: String,
+        /// The WIT folder of `world`, relative to `guests/`, when it is not
+        /// the root `wit/`.
+        wit: Option<String>,
+    },
     /// JavaScript made a component by componentize-js, for a world of `wit/`.
     Js {
         source: String,
@@ -92,7 +100,9 @@ impl Build {
     /// The WIT folder the build reads its world from.
     pub fn wit_dir(&self, root: &Path) -> PathBuf {
         match self {
-            Build::C { wit: Some(wit), .. } => root.join("guests").join(wit),
+            Build::C { wit: Some(wit), .. } | Build::Python { wit: Some(wit), .. } => {
+                root.join("guests").join(wit)
+            }
             _ => root.join("wit"),
         }
     }

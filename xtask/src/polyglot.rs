@@ -112,8 +112,8 @@ impl Toolchains {
                 &tool,
                 &scratch,
             ),
-            Build::Python { world, module } => {
-                build_python(&root, dir, world, module, &tool, &scratch)
+            Build::Python { world, module, .. } => {
+                build_python(&build.wit_dir(&root), dir, world, module, &tool, &scratch)
             }
             Build::Js {
                 source,
@@ -368,7 +368,7 @@ fn find_python(root: &Path) -> Result<Tool> {
 }
 
 fn build_python(
-    root: &Path,
+    wit: &Path,
     dir: &Path,
     world: &str,
     module: &str,
@@ -376,12 +376,18 @@ fn build_python(
     scratch: &Path,
 ) -> Result<Vec<u8>> {
     let out = scratch.join("app.wasm");
+    // A bare world name is one of `weft:app`'s.
+    let world = if world.contains(':') {
+        world.to_string()
+    } else {
+        format!("weft:app/{world}")
+    };
     run(
         Command::new(&tool.program)
             .arg("-d")
-            .arg(root.join("wit"))
+            .arg(wit)
             .arg("-w")
-            .arg(format!("weft:app/{world}"))
+            .arg(world)
             .arg("componentize")
             .arg(module)
             .arg("-p")
