@@ -306,7 +306,7 @@ impl App {
                 Ok(proxy) => HttpPre::P2(proxy),
                 Err(err) => HttpPre::P3(ServicePre::new(pre.clone()).map_err(|_| {
                     Error::package(format!(
-                        "{} does not export `wasi:http/incoming-handler` (WASI 0.2) or `wasi:http/handler` (WASI 0.3), so `weft serve` cannot serve it; build it against the `wasi:http/proxy` or `wasi:http/service` world (weft:app/http-app), or run it with `weft run`",
+                        "{} does not export `wasi:http/incoming-handler` (WASI 0.2) or `wasi:http/handler` (WASI 0.3), so `weft serve` cannot serve it; build it against the `wasi:http/proxy` or `wasi:http/service` world (weft:app/http-app, or weft:app-p3/http-app for 0.3), or run it with `weft run`",
                         wasm_path.display()
                     ))
                     .caused_by_wasmtime(&err)
@@ -330,7 +330,7 @@ impl App {
             None => None,
             Some(_) => Some(ready::ReadyHookIndices::new(&pre).map_err(|err| {
                 Error::package(format!(
-                    "{} exports `weft-ready` with the wrong type; it must be `weft-ready: func() -> result<_, string>` (see the `weft:app/ready-app` world)",
+                    "{} exports `weft-ready` with the wrong type; it must be `weft-ready: func() -> result<_, string>`, or the same `async func` (see the `ready-app` world of `weft:app`, or of `weft:app-p3` for WASI 0.3)",
                     wasm_path.display()
                 ))
                 .caused_by_wasmtime(&err)

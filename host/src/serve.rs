@@ -21,6 +21,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -116,7 +117,7 @@ pub async fn serve(
 ) -> Result<()> {
     let pre = app.http_pre().ok_or_else(|| {
         Error::package(format!(
-            "app {} does not export `wasi:http/incoming-handler` (WASI 0.2) or `wasi:http/handler` (WASI 0.3), so `weft serve` cannot serve it; build it against the `wasi:http/proxy` or `wasi:http/service` world (weft:app/http-app), or run it with `weft run`",
+            "app {} does not export `wasi:http/incoming-handler` (WASI 0.2) or `wasi:http/handler` (WASI 0.3), so `weft serve` cannot serve it; build it against the `wasi:http/proxy` or `wasi:http/service` world (weft:app/http-app, or weft:app-p3/http-app for 0.3), or run it with `weft run`",
             app.id()
         ))
     })?;
@@ -132,6 +133,7 @@ pub async fn serve(
         .map_err(|err| Error::internal("cannot read the listening address").caused_by(&err))?;
     let requests = Arc::new(Semaphore::new(options.max_concurrent.max(1)));
     let instances = Arc::new(Semaphore::new(options.max_instances.max(1)));
+    let stopped = Arc::new(AtomicBool::new(false));
     let server = match pre {
         HttpPre::P2(proxy) => Served::Fresh(Arc::new(Server {
             app,
@@ -154,6 +156,7 @@ pub async fn serve(
                     instances,
                     freed,
                     reuse: options.reuse,
+                    stopped: stopped.clone(),
                 }),
             }))
         }
@@ -219,6 +222,9 @@ pub async fn serve(
             options.shutdown_grace.as_secs()
         );
     }
+    // The instances still alive (idle ones, kept for reuse) are dropped
+    // with the runtime; that is their end, not a failure.
+    stopped.store(true, Ordering::Relaxed);
     Ok(())
 }
 
@@ -508,6 +514,8 @@ struct Instances {
     instances: Arc<Semaphore>,
     freed: Arc<Notify>,
     reuse: Reuse,
+    /// Set once the server has stopped (see [`Worker::stopped`]).
+    stopped: Arc<AtomicBool>,
 }
 
 fn http_view(state: &mut InstanceState) -> WasiHttpCtxView<'_> {
@@ -546,7 +554,7 @@ impl HandlerState for Instances {
         )
         .map_err(|err| wasmtime::format_err!("{err}"))?;
         let service = self.service.instantiate_async(&mut store).await?;
-        let timed_out = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let timed_out = Arc::new(AtomicBool::new(false));
         Ok(handler::Instance {
             store,
             proxy: Proxy::P3(service),
@@ -565,6 +573,7 @@ impl HandlerState for Instances {
                 slot: Some(slot),
                 freed: self.freed.clone(),
                 timed_out,
+                stopped: self.stopped.clone(),
             },
         })
     }
@@ -580,7 +589,12 @@ struct Worker {
     slot: Option<OwnedSemaphorePermit>,
     freed: Arc<Notify>,
     /// Set by [`Expiry`] when it stops the instance for a request's timeout.
-    timed_out: Arc<std::sync::atomic::AtomicBool>,
+    timed_out: Arc<AtomicBool>,
+    /// Set once the server has stopped and finished its requests: an
+    /// instance still alive then is dropped with the runtime, and
+    /// wasmtime-wasi-http reports that to [`WorkerState::drop`] as an
+    /// error (it cannot tell a cancelled worker from one that panicked).
+    stopped: Arc<AtomicBool>,
 }
 
 impl Drop for Worker {
@@ -626,8 +640,13 @@ impl WorkerState for Worker {
         let Err(err) = result else {
             return;
         };
+        // Cancelled at the end of serving, not unwinding from a panic: an
+        // idle instance that is simply not needed any more.
+        if self.stopped.load(Ordering::Relaxed) && !std::thread::panicking() {
+            return;
+        }
         let id = self.app.id();
-        let why = if self.timed_out.load(std::sync::atomic::Ordering::Relaxed) {
+        let why = if self.timed_out.load(Ordering::Relaxed) {
             let limit = self.timeout.unwrap_or_default();
             format!("app {id} was stopped: {}", LimitHit::Timeout { limit })
         } else {
@@ -647,7 +666,7 @@ struct Expiry {
     idle: Duration,
     timeout: Option<Duration>,
     sleep: Pin<Box<tokio::time::Sleep>>,
-    timed_out: Arc<std::sync::atomic::AtomicBool>,
+    timed_out: Arc<AtomicBool>,
 }
 
 impl WorkerExpiration for Expiry {
@@ -672,8 +691,7 @@ impl WorkerExpiration for Expiry {
             }
         }
         if status != WorkerStatus::Idle {
-            self.timed_out
-                .store(true, std::sync::atomic::Ordering::Relaxed);
+            self.timed_out.store(true, Ordering::Relaxed);
         }
         Poll::Ready(())
     }

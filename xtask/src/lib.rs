@@ -84,25 +84,41 @@ pub enum Build {
         /// the root `wit/`.
         wit: Option<String>,
     },
-    /// JavaScript made a component by componentize-js, for a world of `wit/`.
+    /// JavaScript made a component by componentize-js (StarlingMonkey), or
+    /// by componentize-qjs (QuickJS) with `backend = "qjs"`, for a world of
+    /// `wit/` or, with `wit`, of another WIT folder.
     Js {
         source: String,
         world: String,
         /// WASI features componentize-js should not import (`--disable`).
         #[serde(default)]
         disable: Vec<String>,
+        /// `qjs` for componentize-qjs, which builds WASI 0.3 components
+        /// (componentize-js cannot); componentize-js by default.
+        backend: Option<JsBackend>,
+        /// The WIT folder of `world`, relative to `guests/`, when it is not
+        /// the root `wit/`.
+        wit: Option<String>,
     },
     /// Nothing to build: the folder is packed as it is (for manifest errors).
     None,
+}
+
+/// The engine a JavaScript guest is built with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JsBackend {
+    /// componentize-qjs: QuickJS, with the component model's async.
+    Qjs,
 }
 
 impl Build {
     /// The WIT folder the build reads its world from.
     pub fn wit_dir(&self, root: &Path) -> PathBuf {
         match self {
-            Build::C { wit: Some(wit), .. } | Build::Python { wit: Some(wit), .. } => {
-                root.join("guests").join(wit)
-            }
+            Build::C { wit: Some(wit), .. }
+            | Build::Python { wit: Some(wit), .. }
+            | Build::Js { wit: Some(wit), .. } => root.join("guests").join(wit),
             _ => root.join("wit"),
         }
     }

@@ -10,8 +10,10 @@
 //!   a reactor, and is made a component here with the preview1 adapter.
 //! - Python: `componentize-py`, pinned in `guests/python/requirements.txt`,
 //!   installed into a virtual environment in `target/toolchains/python`.
-//! - JavaScript: `componentize-js`, pinned by `guests/js/package-lock.json`,
-//!   installed by npm into `guests/js/node_modules`.
+//! - JavaScript: `componentize-js` (StarlingMonkey) for WASI 0.2 and
+//!   `componentize-qjs` (QuickJS) for WASI 0.3, pinned by
+//!   `guests/js/package-lock.json`, installed by npm into
+//!   `guests/js/node_modules`.
 //!
 //! When a toolchain is missing and cannot be installed, the build fails,
 //! unless `WEFT_GUESTS_SKIP_MISSING=1` asks to skip that language's guests,
@@ -23,7 +25,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
-use crate::Build;
+use crate::{Build, JsBackend};
 
 /// Set to `1` to skip guests whose toolchain is missing instead of failing.
 pub const SKIP_MISSING_VAR: &str = "WEFT_GUESTS_SKIP_MISSING";
@@ -119,7 +121,18 @@ impl Toolchains {
                 source,
                 world,
                 disable,
-            } => build_js(&root, dir, source, world, disable, &tool, &scratch),
+                backend,
+                ..
+            } => build_js(
+                &build.wit_dir(&root),
+                dir,
+                source,
+                world,
+                disable,
+                *backend,
+                &tool,
+                &scratch,
+            ),
             _ => unreachable!("checked above"),
         }
         .with_context(|| format!("building guest {name}"))?;
@@ -407,12 +420,16 @@ fn find_js(root: &Path) -> Result<Tool> {
     let lock = std::fs::read_to_string(project.join("package-lock.json"))
         .context("reading guests/js/package-lock.json")?;
     let program = project.join("node_modules/.bin/componentize-js");
+    let qjs = project.join("node_modules/.bin/componentize-qjs");
     let stamp = project.join("node_modules/.weft-package-lock.json");
-    if !(program.is_file() && std::fs::read_to_string(&stamp).is_ok_and(|s| s == lock)) {
+    if !(program.is_file()
+        && qjs.is_file()
+        && std::fs::read_to_string(&stamp).is_ok_and(|s| s == lock))
+    {
         output(Command::new("npm").arg("--version"))
             .context("npm is not installed (it installs componentize-js)")?;
         eprintln!(
-            "xtask: installing componentize-js into {} (npm install, from package-lock.json)",
+            "xtask: installing componentize-js and componentize-qjs into {} (npm install, from package-lock.json)",
             project.join("node_modules").display()
         );
         // Not `npm ci`: some optional, platform-specific packages in the tree
@@ -439,21 +456,47 @@ fn find_js(root: &Path) -> Result<Tool> {
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn build_js(
-    root: &Path,
+    wit: &Path,
     dir: &Path,
     source: &str,
     world: &str,
     disable: &[String],
+    backend: Option<JsBackend>,
     tool: &Tool,
     scratch: &Path,
 ) -> Result<Vec<u8>> {
     let out = scratch.join("app.wasm");
+    if backend == Some(JsBackend::Qjs) {
+        // componentize-qjs sits beside componentize-js in the same
+        // node_modules (guests/js/package.json lists both).
+        let program = tool.program.with_file_name("componentize-qjs");
+        if !disable.is_empty() {
+            bail!(
+                "`disable` is a componentize-js option; componentize-qjs imports only what the world names"
+            );
+        }
+        run(
+            Command::new(program)
+                .arg("--wit")
+                .arg(wit)
+                .arg("--world")
+                .arg(world)
+                .arg("--js")
+                .arg(dir.join(source))
+                .arg("-o")
+                .arg(&out)
+                .stdout(std::process::Stdio::null()),
+            "componentize-qjs",
+        )?;
+        return Ok(std::fs::read(&out)?);
+    }
     let mut command = Command::new(&tool.program);
     command
         .arg(dir.join(source))
         .arg("--wit")
-        .arg(root.join("wit"))
+        .arg(wit)
         .arg("--world-name")
         .arg(world)
         .arg("-o")
