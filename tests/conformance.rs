@@ -398,6 +398,9 @@ fn serve_and_request(
                     1
                 };
                 let batch = &requests[i..i + together];
+                if batch[0].pause_ms > 0 {
+                    std::thread::sleep(Duration::from_millis(batch[0].pause_ms));
+                }
                 let outcomes: Vec<Result<(), String>> = std::thread::scope(|scope| {
                     let handles: Vec<_> = batch
                         .iter()

@@ -217,6 +217,10 @@ pub struct RequestCase {
     /// too (each on its own connection), instead of after the one before.
     #[serde(default)]
     pub at_once: bool,
+    /// Milliseconds to wait before sending this request (or the batch of
+    /// `at_once` requests it starts), after the one before has been answered.
+    #[serde(default)]
+    pub pause_ms: u64,
 }
 
 fn default_method() -> String {
