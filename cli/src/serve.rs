@@ -4,11 +4,11 @@
 use std::ffi::OsString;
 
 use clap::Args;
+use weft::Result;
 use weft::app::LoadOptions;
 use weft::limits::parse_duration;
 use weft::package::Package;
 use weft::serve::{Reuse, ServeOptions, serve as serve_app};
-use weft::{Error, Result};
 
 use crate::load_app;
 use crate::options::{CacheArgs, LimitArgs, StoreArgs};
@@ -34,6 +34,10 @@ pub(crate) struct ServeArgs {
     /// WASI 0.3 apps: how long an instance with nothing to do is kept.
     #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
     pub idle_instance_timeout: std::time::Duration,
+    /// Serving threads, each with its own connections and instances
+    /// [default: the number of CPUs weft may use].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub threads: Option<u32>,
     /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_grace: std::time::Duration,
@@ -65,11 +69,11 @@ pub(crate) fn serve(args: ServeArgs) -> Result<i32> {
         one_process: false,
     };
     let app = load_app(Package::load(&dir)?, &options)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| Error::internal("cannot start the async runtime").caused_by(&err))?;
     let print_ready = args.ready;
+    let threads = match args.threads {
+        Some(threads) => threads as usize,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
     let serve_options = ServeOptions {
         listen: args.listen,
         max_concurrent: args.max_concurrent as usize,
@@ -80,11 +84,11 @@ pub(crate) fn serve(args: ServeArgs) -> Result<i32> {
             idle_timeout: args.idle_instance_timeout,
         },
         shutdown_grace: args.shutdown_grace,
+        threads,
     };
-    runtime.block_on(serve_app(app, serve_options, move |addr| {
+    serve_app(app, serve_options, move |addr| {
         eprintln!("weft: listening on http://{addr}");
         crate::signal_ready(print_ready)
-    }))?;
-    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    })?;
     Ok(0)
 }

@@ -1,6 +1,9 @@
 //! `weft serve`: an HTTP component behind hyper, bodies streamed both ways,
 //! the app's limits, and a graceful stop on SIGINT/SIGTERM.
 //!
+//! Requests are served by several threads, each with its own single-threaded
+//! runtime, connections and (for 0.3) instances: see [`serve`].
+//!
 //! - A WASI 0.2 `wasi:http/proxy` component gets a fresh isolated instance
 //!   per request (from the pooling allocator), under the app's limits per
 //!   request. A trap or a limit hit in one request is a 500 for that request
@@ -61,6 +64,8 @@ pub struct ServeOptions {
     pub reuse: Reuse,
     /// How long in-flight requests may take to finish after a stop signal.
     pub shutdown_grace: Duration,
+    /// Serving threads, each with its own runtime (at least one).
+    pub threads: usize,
 }
 
 /// How a WASI 0.3 app's instances are reused, named and defaulted as
@@ -109,8 +114,17 @@ struct Server {
 
 /// Binds, calls `on_listening` with the bound address, and serves until
 /// SIGINT or SIGTERM; then finishes in-flight requests (bounded by the grace
-/// period) and returns.
-pub async fn serve(
+/// period) and returns. It blocks the calling thread.
+///
+/// Requests are served by [`ServeOptions::threads`] threads, each with its
+/// own single-threaded Tokio runtime: the first accepts connections and
+/// hands them out in turn, and a connection, its requests and (for a 0.3
+/// app) the instances that take them stay on one thread. The caps
+/// (`max_concurrent`, `max_instances`) are shared by all threads. On two
+/// cores this serves about twice the requests of one multi-threaded
+/// runtime, whose cross-thread wake-ups cost more than the work
+/// (docs/performance.md).
+pub fn serve(
     app: App,
     options: ServeOptions,
     on_listening: impl FnOnce(SocketAddr) -> Result<()>,
@@ -122,38 +136,64 @@ pub async fn serve(
         ))
     })?;
     let config = app.wasi_config(&[], |name| std::env::var_os(name))?;
-    let listener = TcpListener::bind(options.listen).await.map_err(|err| {
-        Error::usage(format!(
-            "cannot listen on {}: {err}; choose another address with --listen (127.0.0.1:0 picks a free port)",
-            options.listen
-        ))
-    })?;
+    let max_instances = options.max_instances.max(1);
+    // A 0.3 app's instances belong to the thread that made them, so each
+    // thread has its share of `max_instances` (a shared cap would leave a
+    // thread waiting for another thread's idle instance to be retired); no
+    // more threads than instances.
+    let threads = match pre {
+        HttpPre::P2(_) => options.threads.max(1),
+        HttpPre::P3(_) => options.threads.clamp(1, max_instances),
+    };
+    let runtimes = (0..threads)
+        .map(|_| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|err| Error::internal("cannot start the async runtime").caused_by(&err))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let listener = runtimes[0]
+        .block_on(TcpListener::bind(options.listen))
+        .map_err(|err| {
+            Error::usage(format!(
+                "cannot listen on {}: {err}; choose another address with --listen (127.0.0.1:0 picks a free port)",
+                options.listen
+            ))
+        })?;
     let local = listener
         .local_addr()
         .map_err(|err| Error::internal("cannot read the listening address").caused_by(&err))?;
+
+    // Shared by every thread: the cap on requests, and on a 0.2 app's
+    // instances (one per request).
     let requests = Arc::new(Semaphore::new(options.max_concurrent.max(1)));
-    let instances = Arc::new(Semaphore::new(options.max_instances.max(1)));
-    let stopped = Arc::new(AtomicBool::new(false));
-    let server = match pre {
+    let instances = Arc::new(Semaphore::new(max_instances));
+    // `stopped` is the thread's own: set once it has finished its requests
+    // (see `Worker::stopped`).
+    let served = |thread: usize, stopped: &Arc<AtomicBool>| match &pre {
         HttpPre::P2(proxy) => Served::Fresh(Arc::new(Server {
-            app,
-            proxy,
-            config,
-            slots: requests,
-            instances,
+            app: app.clone(),
+            proxy: proxy.clone(),
+            config: config.clone(),
+            slots: requests.clone(),
+            instances: instances.clone(),
         })),
+        // Each thread has its own handler, so that its instances run
+        // where their requests arrive, and its share of the instances.
         HttpPre::P3(service) => {
+            let share = max_instances / threads + usize::from(thread < max_instances % threads);
             let freed = Arc::new(Notify::new());
             Served::Reused(Arc::new(Reused {
                 app: app.clone(),
-                requests,
+                requests: requests.clone(),
                 freed: freed.clone(),
                 handler: ProxyHandler::new(Instances {
                     limits: app.limits().clone(),
-                    app,
-                    service,
-                    config,
-                    instances,
+                    app: app.clone(),
+                    service: service.clone(),
+                    config: config.clone(),
+                    instances: Arc::new(Semaphore::new(share)),
                     freed,
                     reuse: options.reuse,
                     stopped: stopped.clone(),
@@ -161,71 +201,160 @@ pub async fn serve(
             }))
         }
     };
+
     // The handlers are installed before anyone hears that weft listens: a
     // SIGTERM right after the READY line must stop weft gracefully, not
     // kill it by the signal's default action.
-    let stop = stop_signal();
-    tokio::pin!(stop);
+    let stop = {
+        let _context = runtimes[0].enter();
+        stop_signal()
+    };
     on_listening(local)?;
 
-    let graceful = GracefulShutdown::new();
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, _peer) = match accepted {
-                    Ok(accepted) => accepted,
-                    Err(err) => {
-                        tracing::warn!("accepting a connection failed: {err}");
-                        continue;
-                    }
-                };
-                // A response goes out in several writes (head, body chunks):
-                // with Nagle's algorithm the last waits for the client's
-                // delayed ACK, up to 40 ms.
-                if let Err(err) = stream.set_nodelay(true) {
-                    tracing::debug!("cannot set TCP_NODELAY: {err}");
-                }
-                let server = server.clone();
-                let service = hyper::service::service_fn(move |request| {
-                    let server = server.clone();
-                    async move {
-                        let response = match server {
-                            Served::Fresh(server) => server.handle(request).await,
-                            Served::Reused(server) => server.handle(request).await,
-                        };
-                        Ok::<_, Infallible>(response)
-                    }
-                });
-                let connection = http1::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(TokioIo::new(stream), service);
-                let connection = graceful.watch(connection);
-                tokio::spawn(async move {
-                    if let Err(err) = connection.await {
-                        tracing::debug!("connection ended with an error: {err}");
-                    }
-                });
-            }
-            signal = &mut stop => {
-                eprintln!("weft: {signal}: no longer accepting connections; finishing requests in flight");
-                break;
-            }
-        }
+    let (stopping, stop_seen) = tokio::sync::watch::channel(false);
+    let mut runtimes = runtimes.into_iter();
+    let first = runtimes.next().expect("one runtime at least");
+    let mut hand_out = Vec::new();
+    let mut others = Vec::new();
+    for (index, runtime) in runtimes.enumerate() {
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel::<std::net::TcpStream>();
+        hand_out.push(sender);
+        let stopped = Arc::new(AtomicBool::new(false));
+        let served = served(index + 1, &stopped);
+        let stop_seen = stop_seen.clone();
+        let grace = options.shutdown_grace;
+        let thread = std::thread::Builder::new()
+            .name(format!("weft-serve-{}", index + 1))
+            .spawn(move || {
+                let cut_off = runtime.block_on(serve_handed(served, receiver, stop_seen, grace));
+                // The instances still alive (idle ones, kept for reuse)
+                // are dropped with the runtime; that is their end, not a
+                // failure.
+                stopped.store(true, Ordering::Relaxed);
+                runtime.shutdown_timeout(Duration::from_secs(1));
+                cut_off
+            })
+            .map_err(|err| Error::internal("cannot start a serving thread").caused_by(&err))?;
+        others.push(thread);
     }
-    drop(listener);
-    if tokio::time::timeout(options.shutdown_grace, graceful.shutdown())
-        .await
-        .is_err()
-    {
+    let stopped = Arc::new(AtomicBool::new(false));
+    let served = served(0, &stopped);
+    let mut cut_off = first.block_on(async {
+        tokio::pin!(stop);
+        let graceful = GracefulShutdown::new();
+        let mut turn = 0usize;
+        let signal = loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let stream = match accepted {
+                        Ok((stream, _peer)) => stream,
+                        Err(err) => {
+                            tracing::warn!("accepting a connection failed: {err}");
+                            continue;
+                        }
+                    };
+                    // Connections go to the threads in turn; this one
+                    // takes its share too.
+                    turn = (turn + 1) % (hand_out.len() + 1);
+                    if turn == 0 {
+                        serve_connection(&served, stream, &graceful);
+                    } else {
+                        match stream.into_std() {
+                            Ok(stream) => {
+                                let _ = hand_out[turn - 1].send(stream);
+                            }
+                            Err(err) => tracing::debug!("cannot hand a connection over: {err}"),
+                        }
+                    }
+                }
+                signal = &mut stop => break signal,
+            }
+        };
+        eprintln!("weft: {signal}: no longer accepting connections; finishing requests in flight");
+        drop(listener);
+        let _ = stopping.send(true);
+        finish(graceful, options.shutdown_grace).await
+    });
+    for thread in others {
+        cut_off |= thread.join().unwrap_or(true);
+    }
+    if cut_off {
         eprintln!(
             "weft: requests still in flight after {}s were cut off",
             options.shutdown_grace.as_secs()
         );
     }
-    // The instances still alive (idle ones, kept for reuse) are dropped
-    // with the runtime; that is their end, not a failure.
     stopped.store(true, Ordering::Relaxed);
+    drop(served);
+    first.shutdown_timeout(Duration::from_secs(1));
     Ok(())
+}
+
+/// One serving thread past the first: serves the connections handed to it
+/// until the server stops. True when requests were cut off by the grace
+/// period.
+async fn serve_handed(
+    served: Served,
+    mut connections: tokio::sync::mpsc::UnboundedReceiver<std::net::TcpStream>,
+    mut stop_seen: tokio::sync::watch::Receiver<bool>,
+    grace: Duration,
+) -> bool {
+    let graceful = GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            stream = connections.recv() => {
+                let Some(stream) = stream else { break };
+                match tokio::net::TcpStream::from_std(stream) {
+                    Ok(stream) => serve_connection(&served, stream, &graceful),
+                    Err(err) => tracing::debug!("cannot take a connection over: {err}"),
+                }
+            }
+            changed = stop_seen.changed() => {
+                if changed.is_err() || *stop_seen.borrow() {
+                    break;
+                }
+            }
+        }
+    }
+    finish(graceful, grace).await
+}
+
+/// Serves one connection on this thread's runtime, watched by `graceful`.
+fn serve_connection(served: &Served, stream: tokio::net::TcpStream, graceful: &GracefulShutdown) {
+    // A response goes out in several writes (head, body chunks): with
+    // Nagle's algorithm the last waits for the client's delayed ACK, up to
+    // 40 ms.
+    if let Err(err) = stream.set_nodelay(true) {
+        tracing::debug!("cannot set TCP_NODELAY: {err}");
+    }
+    let server = served.clone();
+    let service = hyper::service::service_fn(move |request| {
+        let server = server.clone();
+        async move {
+            let response = match server {
+                Served::Fresh(server) => server.handle(request).await,
+                Served::Reused(server) => server.handle(request).await,
+            };
+            Ok::<_, Infallible>(response)
+        }
+    });
+    let connection = http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service);
+    let connection = graceful.watch(connection);
+    tokio::spawn(async move {
+        if let Err(err) = connection.await {
+            tracing::debug!("connection ended with an error: {err}");
+        }
+    });
+}
+
+/// Waits for the watched connections to finish, at most `grace`; true when
+/// some were still going.
+async fn finish(graceful: GracefulShutdown, grace: Duration) -> bool {
+    tokio::time::timeout(grace, graceful.shutdown())
+        .await
+        .is_err()
 }
 
 /// Installs the SIGINT and SIGTERM handlers now, and resolves with the name
