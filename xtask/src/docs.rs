@@ -37,13 +37,14 @@ use anyhow::{Context, Result, bail};
 
 /// The documents, in the order they run: the README first, then the guides,
 /// then the references with examples.
-pub const DOCUMENTS: [&str; 8] = [
+pub const DOCUMENTS: [&str; 9] = [
     "README.md",
     "docs/guests/README.md",
     "docs/guests/c.md",
     "docs/guests/python.md",
     "docs/guests/javascript.md",
     "docs/guests/wat.md",
+    "docs/guests/rust-p3.md",
     "docs/cli.md",
     "docs/deploy.md",
 ];
