@@ -10,7 +10,17 @@ use weft::process::{Call, ExitEvent, Spawn};
 
 /// The package of one of the guests these tests use (built once).
 fn package(name: &str) -> std::path::PathBuf {
-    xtask::test_package(&["sleep", "compute", "spin", "trap"], name)
+    xtask::test_package(
+        &[
+            "sleep",
+            "compute",
+            "spin",
+            "trap",
+            "p3-command",
+            "p3-methods",
+        ],
+        name,
+    )
 }
 
 fn load(name: &str, options: &LoadOptions) -> App {
@@ -66,6 +76,57 @@ fn method_processes_return_values() {
             match process.wait().await {
                 ExitEvent::Returned(values) => assert_eq!(values, vec![Val::U32(i as u32 * 2)]),
                 other => panic!("compute ended with {other:?}"),
+            }
+        }
+    });
+}
+
+/// WASI 0.3 commands that await a clock: a thousand at once on two worker
+/// threads, each `run` a task of the host's event loop, none holding a
+/// thread while it awaits.
+#[test]
+fn a_thousand_awaiting_0_3_commands_all_finish() {
+    let app = load("p3-command", &LoadOptions::default());
+    let config = quiet_config(&app, &["sleep", "200"]);
+    runtime().block_on(async {
+        let processes: Vec<_> = (0..1000)
+            .map(|_| app.spawn(Spawn::new(config.clone(), Call::Run)))
+            .collect();
+        for process in processes {
+            match process.wait().await {
+                ExitEvent::Exited(0) => {}
+                other => panic!("an awaiting 0.3 command ended with {other:?}"),
+            }
+        }
+    });
+}
+
+/// `async func` methods through the process API: each awaits the clock, then
+/// returns its own value; 300 at once share the two worker threads.
+#[test]
+fn async_method_processes_await_and_return_values() {
+    let app = load("p3-methods", &LoadOptions::default());
+    let method = app.method("sum-after").unwrap();
+    let config = quiet_config(&app, &[]);
+    runtime().block_on(async {
+        let processes: Vec<_> = (0u32..300)
+            .map(|i| {
+                let call = Call::Method {
+                    method: method.clone(),
+                    args: vec![
+                        Val::U32(100),
+                        Val::List(vec![Val::U32(i), Val::U32(1), Val::U32(2)]),
+                    ],
+                };
+                app.spawn(Spawn::new(config.clone(), call))
+            })
+            .collect();
+        for (i, process) in processes.into_iter().enumerate() {
+            match process.wait().await {
+                ExitEvent::Returned(values) => {
+                    assert_eq!(values, vec![Val::U64(i as u64 + 3)])
+                }
+                other => panic!("sum-after ended with {other:?}"),
             }
         }
     });
