@@ -40,45 +40,69 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-#[test]
-fn a_thousand_sleeping_processes_all_finish() {
-    let app = load("sleep", &LoadOptions::default());
-    let config = quiet_config(&app, &["200"]);
+/// Spawns `count` runs of the guest's command with `args` at once, on two
+/// worker threads, and expects each to exit with 0.
+fn all_runs_exit_0(guest: &str, args: &[&str], count: usize) {
+    let app = load(guest, &LoadOptions::default());
+    let config = quiet_config(&app, args);
     runtime().block_on(async {
-        let processes: Vec<_> = (0..1000)
+        let processes: Vec<_> = (0..count)
             .map(|_| app.spawn(Spawn::new(config.clone(), Call::Run)))
             .collect();
         for process in processes {
             match process.wait().await {
                 ExitEvent::Exited(0) => {}
-                other => panic!("a sleeping process ended with {other:?}"),
+                other => panic!("a {guest} process ended with {other:?}"),
+            }
+        }
+    });
+}
+
+/// Spawns `count` calls of the guest's `method` at once, the i-th with
+/// `args(i)`, and expects the i-th to return `expected(i)`.
+fn each_call_returns(
+    guest: &str,
+    method: &str,
+    count: u32,
+    args: impl Fn(u32) -> Vec<Val>,
+    expected: impl Fn(u32) -> Val,
+) {
+    let app = load(guest, &LoadOptions::default());
+    let method = app.method(method).unwrap();
+    let config = quiet_config(&app, &[]);
+    runtime().block_on(async {
+        let processes: Vec<_> = (0..count)
+            .map(|i| {
+                let call = Call::Method {
+                    method: method.clone(),
+                    args: args(i),
+                };
+                app.spawn(Spawn::new(config.clone(), call))
+            })
+            .collect();
+        for (i, process) in (0..count).zip(processes) {
+            match process.wait().await {
+                ExitEvent::Returned(values) => assert_eq!(values, vec![expected(i)]),
+                other => panic!("{guest} ended with {other:?}"),
             }
         }
     });
 }
 
 #[test]
+fn a_thousand_sleeping_processes_all_finish() {
+    all_runs_exit_0("sleep", &["200"], 1000);
+}
+
+#[test]
 fn method_processes_return_values() {
-    let app = load("compute", &LoadOptions::default());
-    let method = app.method("compute").unwrap();
-    let config = quiet_config(&app, &[]);
-    runtime().block_on(async {
-        let processes: Vec<_> = (0u32..50)
-            .map(|i| {
-                let call = Call::Method {
-                    method: method.clone(),
-                    args: vec![Val::U32(i), Val::U32(2)],
-                };
-                app.spawn(Spawn::new(config.clone(), call))
-            })
-            .collect();
-        for (i, process) in processes.into_iter().enumerate() {
-            match process.wait().await {
-                ExitEvent::Returned(values) => assert_eq!(values, vec![Val::U32(i as u32 * 2)]),
-                other => panic!("compute ended with {other:?}"),
-            }
-        }
-    });
+    each_call_returns(
+        "compute",
+        "compute",
+        50,
+        |i| vec![Val::U32(i), Val::U32(2)],
+        |i| Val::U32(i * 2),
+    );
 }
 
 /// WASI 0.3 commands that await a clock: a thousand at once on two worker
@@ -86,50 +110,25 @@ fn method_processes_return_values() {
 /// thread while it awaits.
 #[test]
 fn a_thousand_awaiting_0_3_commands_all_finish() {
-    let app = load("p3-command", &LoadOptions::default());
-    let config = quiet_config(&app, &["sleep", "200"]);
-    runtime().block_on(async {
-        let processes: Vec<_> = (0..1000)
-            .map(|_| app.spawn(Spawn::new(config.clone(), Call::Run)))
-            .collect();
-        for process in processes {
-            match process.wait().await {
-                ExitEvent::Exited(0) => {}
-                other => panic!("an awaiting 0.3 command ended with {other:?}"),
-            }
-        }
-    });
+    all_runs_exit_0("p3-command", &["sleep", "200"], 1000);
 }
 
 /// `async func` methods through the process API: each awaits the clock, then
 /// returns its own value; 300 at once share the two worker threads.
 #[test]
 fn async_method_processes_await_and_return_values() {
-    let app = load("p3-methods", &LoadOptions::default());
-    let method = app.method("sum-after").unwrap();
-    let config = quiet_config(&app, &[]);
-    runtime().block_on(async {
-        let processes: Vec<_> = (0u32..300)
-            .map(|i| {
-                let call = Call::Method {
-                    method: method.clone(),
-                    args: vec![
-                        Val::U32(100),
-                        Val::List(vec![Val::U32(i), Val::U32(1), Val::U32(2)]),
-                    ],
-                };
-                app.spawn(Spawn::new(config.clone(), call))
-            })
-            .collect();
-        for (i, process) in processes.into_iter().enumerate() {
-            match process.wait().await {
-                ExitEvent::Returned(values) => {
-                    assert_eq!(values, vec![Val::U64(i as u64 + 3)])
-                }
-                other => panic!("sum-after ended with {other:?}"),
-            }
-        }
-    });
+    each_call_returns(
+        "p3-methods",
+        "sum-after",
+        300,
+        |i| {
+            vec![
+                Val::U32(100),
+                Val::List(vec![Val::U32(i), Val::U32(1), Val::U32(2)]),
+            ]
+        },
+        |i| Val::U64(u64::from(i) + 3),
+    );
 }
 
 #[test]
