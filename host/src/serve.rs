@@ -119,10 +119,11 @@ struct Server {
 /// Requests are served by [`ServeOptions::threads`] threads, each with its
 /// own single-threaded Tokio runtime: the first accepts connections and
 /// hands them out in turn, and a connection, its requests and (for a 0.3
-/// app) the instances that take them stay on one thread. The caps
-/// (`max_concurrent`, `max_instances`) are shared by all threads. On two
-/// cores this serves about twice the requests of one multi-threaded
-/// runtime, whose cross-thread wake-ups cost more than the work
+/// app) the instances that take them stay on one thread. `max_concurrent`
+/// is shared by all threads; a 0.3 app's `max_instances` is shared out among
+/// them (a 0.2 app's, one instance per request, is shared). On two cores
+/// this serves about a third more requests than one multi-threaded runtime,
+/// whose cross-thread wake-ups cost more than the work
 /// (docs/performance.md).
 pub fn serve(
     app: App,
@@ -211,7 +212,6 @@ pub fn serve(
     };
     on_listening(local)?;
 
-    let (stopping, stop_seen) = tokio::sync::watch::channel(false);
     let mut runtimes = runtimes.into_iter();
     let first = runtimes.next().expect("one runtime at least");
     let mut hand_out = Vec::new();
@@ -221,12 +221,11 @@ pub fn serve(
         hand_out.push(sender);
         let stopped = Arc::new(AtomicBool::new(false));
         let served = served(index + 1, &stopped);
-        let stop_seen = stop_seen.clone();
         let grace = options.shutdown_grace;
         let thread = std::thread::Builder::new()
             .name(format!("weft-serve-{}", index + 1))
             .spawn(move || {
-                let cut_off = runtime.block_on(serve_handed(served, receiver, stop_seen, grace));
+                let cut_off = runtime.block_on(serve_handed(served, receiver, grace));
                 // The instances still alive (idle ones, kept for reuse)
                 // are dropped with the runtime; that is their end, not a
                 // failure.
@@ -272,7 +271,8 @@ pub fn serve(
         };
         eprintln!("weft: {signal}: no longer accepting connections; finishing requests in flight");
         drop(listener);
-        let _ = stopping.send(true);
+        // The other threads stop taking connections once theirs close.
+        drop(hand_out);
         finish(graceful, options.shutdown_grace).await
     });
     for thread in others {
@@ -291,29 +291,18 @@ pub fn serve(
 }
 
 /// One serving thread past the first: serves the connections handed to it
-/// until the server stops. True when requests were cut off by the grace
-/// period.
+/// until the first thread stops handing them out (it drops the sender when
+/// the server stops). True when requests were cut off by the grace period.
 async fn serve_handed(
     served: Served,
     mut connections: tokio::sync::mpsc::UnboundedReceiver<std::net::TcpStream>,
-    mut stop_seen: tokio::sync::watch::Receiver<bool>,
     grace: Duration,
 ) -> bool {
     let graceful = GracefulShutdown::new();
-    loop {
-        tokio::select! {
-            stream = connections.recv() => {
-                let Some(stream) = stream else { break };
-                match tokio::net::TcpStream::from_std(stream) {
-                    Ok(stream) => serve_connection(&served, stream, &graceful),
-                    Err(err) => tracing::debug!("cannot take a connection over: {err}"),
-                }
-            }
-            changed = stop_seen.changed() => {
-                if changed.is_err() || *stop_seen.borrow() {
-                    break;
-                }
-            }
+    while let Some(stream) = connections.recv().await {
+        match tokio::net::TcpStream::from_std(stream) {
+            Ok(stream) => serve_connection(&served, stream, &graceful),
+            Err(err) => tracing::debug!("cannot take a connection over: {err}"),
         }
     }
     finish(graceful, grace).await
