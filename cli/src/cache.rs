@@ -62,6 +62,9 @@ pub(crate) fn compile(args: CompileArgs) -> Result<i32> {
             Outcome::Stored => "compiled and cached",
             Outcome::Replaced => "compiled; replaced an unusable cache entry",
             Outcome::Compiled => "compiled, but the cache entry could not be written",
+            Outcome::Untrusted => {
+                "compiled, but not cached (other users could write to the cache; see the warning)"
+            }
         };
         out!("{}: {what} in {}", app.id(), cache.dir().display());
     }

@@ -6,9 +6,12 @@ use std::ffi::OsString;
 use clap::Args;
 use weft::Result;
 use weft::app::LoadOptions;
-use weft::limits::parse_duration;
+use weft::limits::{parse_bytes, parse_duration};
 use weft::package::Package;
-use weft::serve::{Reuse, ServeOptions, serve as serve_app};
+use weft::serve::{
+    ClientLimits, ClientTimeouts, DEFAULT_MAX_CONNECTIONS, MIN_MAX_HEADER_SIZE, Reuse,
+    ServeOptions, serve as serve_app,
+};
 
 use crate::load_app;
 use crate::options::{CacheArgs, LimitArgs, StoreArgs};
@@ -38,6 +41,29 @@ pub(crate) struct ServeArgs {
     /// [default: the number of CPUs weft may use].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub threads: Option<u32>,
+    /// Connections open at once; past it, new ones wait in the listen backlog.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_CONNECTIONS as u32, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+    /// The largest request head (start line and headers); past it, 431.
+    #[arg(long, value_name = "SIZE", default_value = "64KiB", value_parser = parse_header_size)]
+    pub max_header_size: u64,
+    /// The largest request body; past it, 413 [default: the manifest's
+    /// `[runtime.serve] max_request_body`, else 100MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_bytes)]
+    pub max_request_body: Option<u64>,
+    /// How long a client may take to send a request head, from its first
+    /// byte (or from connecting); then its connection is closed.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: std::time::Duration,
+    /// How long a keep-alive connection with no request in flight is kept.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub idle_timeout: std::time::Duration,
+    /// How long a client may pause a request body that the app waits for.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub body_timeout: std::time::Duration,
+    /// How long a client may stop reading a response.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub send_timeout: std::time::Duration,
     /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_grace: std::time::Duration,
@@ -85,10 +111,33 @@ pub(crate) fn serve(args: ServeArgs) -> Result<i32> {
         },
         shutdown_grace: args.shutdown_grace,
         threads,
+        client: ClientLimits {
+            max_connections: args.max_connections as usize,
+            max_header_size: usize::try_from(args.max_header_size).unwrap_or(usize::MAX),
+            max_request_body: args.max_request_body,
+            timeouts: ClientTimeouts {
+                header: args.header_timeout,
+                idle: args.idle_timeout,
+                body: args.body_timeout,
+                send: args.send_timeout,
+            },
+        },
     };
     serve_app(app, serve_options, move |addr| {
         eprintln!("weft: listening on http://{addr}");
         crate::signal_ready(print_ready)
     })?;
     Ok(0)
+}
+
+/// `--max-header-size`: at least 8KiB (hyper's smallest buffer).
+fn parse_header_size(text: &str) -> std::result::Result<u64, String> {
+    let size = parse_bytes(text)?;
+    if size < MIN_MAX_HEADER_SIZE as u64 {
+        return Err(format!(
+            "{text} is smaller than the smallest request head weft can read ({}KiB); give 8KiB or more",
+            MIN_MAX_HEADER_SIZE >> 10
+        ));
+    }
+    Ok(size)
 }

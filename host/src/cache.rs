@@ -28,8 +28,19 @@
 //! install a whole, identical entry.
 //!
 //! The directory is `$WEFT_CACHE_DIR`, else `$XDG_CACHE_HOME/weft`, else
-//! `~/.cache/weft`, created with mode 0700: an artifact is native code that
-//! weft maps executable, so only its owner may write there.
+//! `~/.cache/weft`, created with mode 0700, and entries with mode 0600: an
+//! artifact is native code that weft maps executable, so only its owner may
+//! write there.
+//!
+//! weft checks that before it trusts the directory, as ssh's `StrictModes`
+//! checks `~/.ssh`: the cache directory, and each directory above it up to
+//! the first sticky one (such as `/tmp`) or `/`, must be owned by the user
+//! weft runs as or by root, and must not be writable by its group or by
+//! others (a sticky directory above it may be: nobody else can rename what
+//! is in it). A cache that fails this is not used at all: weft says why in
+//! one warning line, compiles the app, and neither reads nor writes the
+//! cache. Each entry must be owned by that user or root, and writable by
+//! nobody else; one that is not is discarded and rebuilt.
 
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
@@ -71,18 +82,27 @@ pub enum Outcome {
     Replaced,
     /// Compiled without the cache (disabled, or the entry could not be written).
     Compiled,
+    /// Compiled without the cache, because other users could write to it
+    /// (the warning says how).
+    Untrusted,
 }
 
 /// A cache directory.
 #[derive(Debug, Clone)]
 pub struct Cache {
     dir: PathBuf,
+    /// The user whose cache this is (besides root): the process's
+    /// effective user.
+    user: u32,
 }
 
 impl Cache {
     /// A cache in `dir` (created on first write).
     pub fn new(dir: impl Into<PathBuf>) -> Cache {
-        Cache { dir: dir.into() }
+        Cache {
+            dir: dir.into(),
+            user: effective_user(),
+        }
     }
 
     /// The default cache: `$WEFT_CACHE_DIR`, `$XDG_CACHE_HOME/weft`, or
@@ -130,14 +150,26 @@ impl Cache {
         wasm_sha256: &[u8; 32],
         source: Source,
     ) -> Option<Component> {
+        // An untrusted cache is a miss, silently: the weft that compiles
+        // the app says why (it warns once, not twice across the hand-over).
+        if self.distrust().is_some() {
+            return None;
+        }
         self.lookup(engine, &self.entry_path(engine_key, wasm_sha256, source))
             .ok()
+    }
+
+    /// Why other users could change this cache's entries, if they could:
+    /// one sentence that names the path and the fix. `None` when it is safe
+    /// to use.
+    pub fn distrust(&self) -> Option<String> {
+        distrust(&self.dir, self.user)
     }
 
     /// The entry at `path`: `Ok` with it, or `Err(true)` when there was one
     /// and it was discarded, `Err(false)` when there was none.
     fn lookup(&self, engine: &Engine, path: &Path) -> std::result::Result<Component, bool> {
-        match read_entry(engine, path) {
+        match read_entry(engine, path, self.user) {
             Ok(Some(component)) => Ok(component),
             Ok(None) => Err(false),
             Err(reason) => {
@@ -165,6 +197,10 @@ impl Cache {
         source: Source,
         compile: impl FnOnce() -> Result<Component>,
     ) -> Result<(Component, Outcome)> {
+        if let Some(why) = self.distrust() {
+            tracing::warn!("{why}");
+            return Ok((compile()?, Outcome::Untrusted));
+        }
         let path = self.entry_path(engine_key, wasm_sha256, source);
         let replacing = match self.lookup(engine, &path) {
             Ok(component) => return Ok((component, Outcome::Hit)),
@@ -196,7 +232,7 @@ impl Cache {
             nanos_now()
         ));
         let result = (|| {
-            let mut file = std::fs::File::create(&temp)?;
+            let mut file = private_file(&temp)?;
             file.write_all(&artifact)?;
             file.write_all(&crc32fast::hash(&artifact).to_le_bytes())?;
             file.write_all(MAGIC)?;
@@ -256,16 +292,143 @@ pub fn default_dir(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<P
         .or_else(|| set("HOME").map(|home| home.join(".cache").join("weft")))
 }
 
+/// The effective user id of this process.
+#[cfg(unix)]
+fn effective_user() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+#[cfg(not(unix))]
+fn effective_user() -> u32 {
+    0
+}
+
+/// Why `dir` is not safe to use as `user`'s cache, if it is not (see the
+/// module's documentation for the rule).
+#[cfg(unix)]
+fn distrust(dir: &Path, user: u32) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    const STICKY: u32 = 0o1000;
+    const WRITABLE_BY_OTHERS: u32 = 0o022;
+    let fix =
+        "set --cache-dir or WEFT_CACHE_DIR to a directory only you can write, or pass --no-cache";
+    // The directory may not exist yet (weft creates it with mode 0700 on its
+    // first write); then its nearest existing parent is where checking
+    // starts. Symbolic links are resolved: the directories checked are the
+    // ones the entries are really in.
+    let mut existing = dir;
+    let canonical = loop {
+        match existing.canonicalize() {
+            Ok(canonical) => break canonical,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => match existing.parent() {
+                Some(parent) if parent.as_os_str().is_empty() => existing = Path::new("."),
+                Some(parent) => existing = parent,
+                None => return None,
+            },
+            Err(err) => {
+                return Some(format!(
+                    "not using the cache in {}: its permissions cannot be checked ({err}); {fix}",
+                    dir.display()
+                ));
+            }
+        }
+    };
+    let is_cache = |path: &Path| existing == dir && path == canonical;
+    for path in canonical.ancestors() {
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(err) => {
+                return Some(format!(
+                    "not using the cache in {}: the permissions of {} cannot be checked ({err}); {fix}",
+                    dir.display(),
+                    path.display()
+                ));
+            }
+        };
+        let what = if is_cache(path) {
+            format!("the cache directory {}", path.display())
+        } else {
+            format!("{}, a directory above it,", path.display())
+        };
+        let mode = meta.mode() & 0o7777;
+        if meta.uid() != user && meta.uid() != 0 {
+            return Some(format!(
+                "not using the cache in {}: {what} is owned by another user (uid {}), who could replace the compiled code weft runs; {fix}",
+                dir.display(),
+                meta.uid()
+            ));
+        }
+        if mode & WRITABLE_BY_OTHERS != 0 {
+            // Nobody else can rename or remove what is in a sticky
+            // directory; above that, no one else can reach the cache.
+            if !is_cache(path) && mode & STICKY != 0 {
+                return None;
+            }
+            let who = if mode & 0o002 != 0 {
+                "every user"
+            } else {
+                "its group"
+            };
+            return Some(format!(
+                "not using the cache in {}: {what} is writable by {who} (mode {mode:04o}), who could replace the compiled code weft runs; run `chmod go-w {}` or {fix}",
+                dir.display(),
+                path.display()
+            ));
+        }
+    }
+    None
+}
+
+#[cfg(not(unix))]
+fn distrust(_dir: &Path, _user: u32) -> Option<String> {
+    None
+}
+
+/// Why an open entry must not be trusted, if it must not: it belongs to
+/// another user, or others can write it.
+#[cfg(unix)]
+fn distrust_entry(meta: &std::fs::Metadata, user: u32) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    if meta.uid() != user && meta.uid() != 0 {
+        return Some(format!("it is owned by another user (uid {})", meta.uid()));
+    }
+    let mode = meta.mode() & 0o7777;
+    (mode & 0o022 != 0).then(|| format!("it is writable by other users (mode {mode:04o})"))
+}
+
+#[cfg(not(unix))]
+fn distrust_entry(_meta: &std::fs::Metadata, _user: u32) -> Option<String> {
+    None
+}
+
+/// Creates a new file that only its owner can read and write.
+fn private_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)
+}
+
 /// Reads and checks an entry: `Ok(None)` when there is none, `Err(reason)`
 /// when there is one that must not be used.
-fn read_entry(engine: &Engine, path: &Path) -> std::result::Result<Option<Component>, String> {
+fn read_entry(
+    engine: &Engine,
+    path: &Path,
+    user: u32,
+) -> std::result::Result<Option<Component>, String> {
     let mut file = match std::fs::File::open(path) {
         Ok(file) => file,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(format!("it cannot be read ({err})")),
     };
     let unreadable = |err: std::io::Error| format!("it cannot be read ({err})");
-    let len = file.metadata().map_err(unreadable)?.len();
+    let meta = file.metadata().map_err(unreadable)?;
+    if let Some(why) = distrust_entry(&meta, user) {
+        return Err(why);
+    }
+    let len = meta.len();
     let Some(artifact_len) = len.checked_sub(TRAILER_LEN) else {
         return Err("it is not a weft cache entry, or it is truncated".into());
     };
@@ -298,7 +461,8 @@ fn read_entry(engine: &Engine, path: &Path) -> std::result::Result<Option<Compon
     // SAFETY: deserializing trusts that the bytes came from `serialize` on a
     // compatible engine, and that they do not change while they are in use.
     // They did: the checksum above shows the file is the one weft wrote (in a
-    // directory only its owner can write), the key it is stored under names
+    // directory only its owner can write, as `distrust` checked, and the
+    // file is this user's, writable by no one else), the key it is stored under names
     // the engine settings that change code, and Wasmtime itself refuses an
     // artifact made for another engine. Writers never modify an entry
     // in place (they rename a new file over it), and on Linux Wasmtime maps
@@ -403,5 +567,134 @@ mod tests {
         for (i, other) in others.iter().enumerate() {
             assert_ne!(&base, other, "variation {i} must change the key");
         }
+    }
+
+    /// Makes `path` another user's, as far as a cache checked as the
+    /// returned user can tell: as root it is given to `nobody`; otherwise
+    /// the check runs as a user other than its owner.
+    #[cfg(unix)]
+    fn give_away(path: &Path) -> u32 {
+        let me = effective_user();
+        if me == 0 {
+            std::os::unix::fs::chown(path, Some(65534), None).unwrap();
+            0
+        } else {
+            me + 1
+        }
+    }
+
+    #[cfg(unix)]
+    fn chmod(path: &Path, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_private_cache_under_a_sticky_directory_is_trusted() {
+        let temp = tempfile::tempdir().unwrap();
+        let me = effective_user();
+        assert_eq!(distrust(temp.path(), me), None);
+        // Not created yet: its parents are what is checked.
+        assert_eq!(distrust(&temp.path().join("new").join("cache"), me), None);
+        // Created as weft creates it.
+        let cache = temp.path().join("made");
+        create_private_dir(&cache).unwrap();
+        assert_eq!(distrust(&cache, me), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_cache_others_can_write_is_not_trusted() {
+        let temp = tempfile::tempdir().unwrap();
+        let me = effective_user();
+        chmod(temp.path(), 0o777);
+        let why = distrust(temp.path(), me).unwrap();
+        assert!(
+            why.contains("is writable by every user (mode 0777)"),
+            "{why}"
+        );
+        assert!(
+            why.contains(&format!("chmod go-w {}", temp.path().display())),
+            "{why}"
+        );
+        chmod(temp.path(), 0o770);
+        let why = distrust(temp.path(), me).unwrap();
+        assert!(
+            why.contains("is writable by its group (mode 0770)"),
+            "{why}"
+        );
+        // A sticky world-writable cache directory is still one others can
+        // add entries to.
+        chmod(temp.path(), 0o1777);
+        assert!(distrust(temp.path(), me).is_some());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_cache_under_a_directory_others_can_write_is_not_trusted() {
+        let temp = tempfile::tempdir().unwrap();
+        let me = effective_user();
+        let cache = temp.path().join("cache");
+        create_private_dir(&cache).unwrap();
+        chmod(temp.path(), 0o777);
+        let why = distrust(&cache, me).unwrap();
+        assert!(
+            why.contains(&format!(
+                "{}, a directory above it, is writable by every user",
+                temp.path().display()
+            )),
+            "{why}"
+        );
+        // The same, for a cache not created yet.
+        assert!(distrust(&cache.join("sub"), me).is_some());
+        // Sticky, as /tmp is: nobody else can rename the cache away.
+        chmod(temp.path(), 0o1777);
+        assert_eq!(distrust(&cache, me), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_cache_owned_by_another_user_is_not_trusted() {
+        let temp = tempfile::tempdir().unwrap();
+        let cache = temp.path().join("cache");
+        create_private_dir(&cache).unwrap();
+        let user = give_away(&cache);
+        let why = distrust(&cache, user).unwrap();
+        assert!(
+            why.contains(&format!(
+                "the cache directory {} is owned by another user",
+                cache.display()
+            )),
+            "{why}"
+        );
+        // Through a symbolic link, the directory it points to is checked.
+        let link = temp.path().join("link");
+        std::os::unix::fs::symlink(&cache, &link).unwrap();
+        assert!(distrust(&link, user).is_some());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_entry_owned_by_another_user_or_writable_by_others_is_not_trusted() {
+        let temp = tempfile::tempdir().unwrap();
+        let entry = temp.path().join("entry.cwasm");
+        private_file(&entry).unwrap();
+        let meta = |path: &Path| std::fs::metadata(path).unwrap();
+        assert_eq!(distrust_entry(&meta(&entry), effective_user()), None);
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(meta(&entry).permissions().mode() & 0o777, 0o600);
+        }
+        chmod(&entry, 0o666);
+        let why = distrust_entry(&meta(&entry), effective_user()).unwrap();
+        assert_eq!(why, "it is writable by other users (mode 0666)");
+        chmod(&entry, 0o600);
+        let user = give_away(&entry);
+        let why = distrust_entry(&meta(&entry), user).unwrap();
+        assert!(
+            why.starts_with("it is owned by another user (uid "),
+            "{why}"
+        );
     }
 }

@@ -40,6 +40,8 @@ pub struct Manifest {
     pub limits: Limits,
     /// `[runtime.http]`: where outbound requests may go.
     pub http: HttpSettings,
+    /// `[runtime.serve]`: what `weft serve` accepts from clients.
+    pub serve: ServeSettings,
     pub command: Option<Command>,
     pub ui: Option<Ui>,
 }
@@ -51,6 +53,14 @@ pub struct WasiSettings {
     pub cwd: Option<String>,
     pub env: Vec<EnvVar>,
     pub mounts: Vec<Mount>,
+}
+
+/// `[runtime.serve]`.
+#[derive(Debug, Clone, Default)]
+pub struct ServeSettings {
+    /// The largest request body, in bytes; `weft serve --max-request-body`
+    /// overrides it.
+    pub max_request_body: Option<u64>,
 }
 
 /// `[command]`: the app as a named command.
@@ -128,6 +138,14 @@ struct RawRuntime {
     limits: RawLimits,
     #[serde(default)]
     http: RawHttp,
+    #[serde(default)]
+    serve: RawServe,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawServe {
+    max_request_body: Option<Spanned<SizeValue>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -275,6 +293,7 @@ impl Manifest {
         let wasi = validate_wasi(runtime.wasi, &at)?;
         let limits = validate_limits(runtime.limits, &at)?;
         let http = validate_http(runtime.http, &at)?;
+        let serve = validate_serve(runtime.serve, &at)?;
 
         let command = match raw.command {
             Some(command) => {
@@ -317,6 +336,7 @@ impl Manifest {
             wasi,
             limits,
             http,
+            serve,
             command,
             ui: raw.ui.map(|ui| Ui { entry: ui.entry }),
         })
@@ -472,14 +492,9 @@ fn validate_limits(raw: RawLimits, at: &At<'_>) -> Result<Limits, ManifestError>
     let memory = match raw.memory {
         Some(memory) => {
             let span = memory.span();
-            let bytes = match memory.into_inner() {
-                SizeValue::Bytes(n) => u64::try_from(n).ok().filter(|n| *n > 0).ok_or_else(|| {
-                    format!("{n} is not a size; give a positive size, like \"64MiB\"")
-                }),
-                SizeValue::Text(text) => parse_bytes(&text),
-            }
-            .and_then(limits::memory_limit)
-            .map_err(|why| at(span, "runtime.limits.memory", why))?;
+            let bytes = size(memory.into_inner())
+                .and_then(limits::memory_limit)
+                .map_err(|why| at(span, "runtime.limits.memory", why))?;
             Some(bytes)
         }
         None => None,
@@ -503,6 +518,32 @@ fn validate_limits(raw: RawLimits, at: &At<'_>) -> Result<Limits, ManifestError>
         instances: count(raw.instances, "runtime.limits.instances", "100")?,
         resources: count(raw.resources, "runtime.limits.resources", "10_000")?,
     })
+}
+
+/// A size as bytes: a positive number, or a text with a unit.
+fn size(value: SizeValue) -> Result<u64, String> {
+    match value {
+        SizeValue::Bytes(n) => u64::try_from(n)
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("{n} is not a size; give a positive size, like \"64MiB\"")),
+        SizeValue::Text(text) => parse_bytes(&text),
+    }
+}
+
+/// `[runtime.serve]`.
+fn validate_serve(raw: RawServe, at: &At<'_>) -> Result<ServeSettings, ManifestError> {
+    let max_request_body = match raw.max_request_body {
+        Some(value) => {
+            let span = value.span();
+            Some(
+                size(value.into_inner())
+                    .map_err(|why| at(span, "runtime.serve.max_request_body", why))?,
+            )
+        }
+        None => None,
+    };
+    Ok(ServeSettings { max_request_body })
 }
 
 fn validate_http(raw: RawHttp, at: &At<'_>) -> Result<HttpSettings, ManifestError> {

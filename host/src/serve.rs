@@ -18,6 +18,15 @@
 //!   response had begun; the server and the other instances go on. The
 //!   timeout is per request; fuel is given per request to the instance that
 //!   takes it; memory is per instance.
+//!
+//! Clients are held to limits of their own, whatever the app does
+//! ([`ClientLimits`]): connections open at once, the time a request head,
+//! a paused request body, an idle keep-alive connection and a paused
+//! reader may take, and the size of a request's head and body.
+
+mod conn;
+
+pub use conn::ClientTimeouts;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -50,6 +59,7 @@ use crate::app::{App, HttpPre};
 use crate::instance::{self, InstanceState, WasiConfig};
 use crate::limits::{LimitHit, Limits};
 use crate::{Error, Result};
+use conn::{Activity, Capped, InFlight, Watched};
 
 /// How to serve.
 #[derive(Debug, Clone)]
@@ -66,6 +76,55 @@ pub struct ServeOptions {
     pub shutdown_grace: Duration,
     /// Serving threads, each with its own runtime (at least one).
     pub threads: usize,
+    /// What each client may hold.
+    pub client: ClientLimits,
+}
+
+/// What each client may hold, whatever the app does: past these, its
+/// request is refused or its connection closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientLimits {
+    /// Connections open at once (`--max-connections`); past it, new ones
+    /// wait in the listen backlog.
+    pub max_connections: usize,
+    /// A request's start line and headers, in bytes (`--max-header-size`);
+    /// past it, 431.
+    pub max_header_size: usize,
+    /// A request body, in bytes (`--max-request-body`); `None` is the
+    /// manifest's `[runtime.serve] max_request_body`, else
+    /// [`DEFAULT_MAX_REQUEST_BODY`].
+    pub max_request_body: Option<u64>,
+    /// How long a client may take.
+    pub timeouts: ClientTimeouts,
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        ClientLimits {
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            max_header_size: DEFAULT_MAX_HEADER_SIZE,
+            max_request_body: None,
+            timeouts: ClientTimeouts::default(),
+        }
+    }
+}
+
+/// The default cap on connections open at once (`--max-connections`).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1000;
+/// The default cap on a request's head (`--max-header-size`): 64 KiB.
+pub const DEFAULT_MAX_HEADER_SIZE: usize = 64 << 10;
+/// The smallest `--max-header-size` hyper takes.
+pub const MIN_MAX_HEADER_SIZE: usize = 8 << 10;
+/// The default cap on a request body (`--max-request-body`,
+/// `[runtime.serve] max_request_body`): 100 MiB.
+pub const DEFAULT_MAX_REQUEST_BODY: u64 = 100 << 20;
+
+/// What every connection of one server is held to.
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    timeouts: ClientTimeouts,
+    max_header_size: usize,
+    max_request_body: u64,
 }
 
 /// How a WASI 0.3 app's instances are reused, named and defaulted as
@@ -165,6 +224,18 @@ pub fn serve(
     let local = listener
         .local_addr()
         .map_err(|err| Error::internal("cannot read the listening address").caused_by(&err))?;
+    let held = Held {
+        timeouts: options.client.timeouts,
+        max_header_size: options.client.max_header_size.max(MIN_MAX_HEADER_SIZE),
+        max_request_body: options
+            .client
+            .max_request_body
+            .or(app.manifest().serve.max_request_body)
+            .unwrap_or(DEFAULT_MAX_REQUEST_BODY),
+    };
+    // Connections open at once, on every thread: past the cap, weft stops
+    // accepting, and new ones wait in the listen backlog.
+    let connections = Arc::new(Semaphore::new(options.client.max_connections.max(1)));
 
     // Shared by every thread: the cap on requests, and on a 0.2 app's
     // instances (one per request).
@@ -217,7 +288,7 @@ pub fn serve(
     let mut hand_out = Vec::new();
     let mut others = Vec::new();
     for (index, runtime) in runtimes.enumerate() {
-        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel::<std::net::TcpStream>();
+        let (sender, receiver) = tokio::sync::mpsc::unbounded_channel::<Handed>();
         hand_out.push(sender);
         let stopped = Arc::new(AtomicBool::new(false));
         let served = served(index + 1, &stopped);
@@ -225,7 +296,7 @@ pub fn serve(
         let thread = std::thread::Builder::new()
             .name(format!("weft-serve-{}", index + 1))
             .spawn(move || {
-                let cut_off = runtime.block_on(serve_handed(served, receiver, grace));
+                let cut_off = runtime.block_on(serve_handed(served, receiver, held, grace));
                 // The instances still alive (idle ones, kept for reuse)
                 // are dropped with the runtime; that is their end, not a
                 // failure.
@@ -243,30 +314,40 @@ pub fn serve(
         let graceful = GracefulShutdown::new();
         let mut turn = 0usize;
         let signal = loop {
-            tokio::select! {
-                accepted = listener.accept() => {
-                    let stream = match accepted {
-                        Ok((stream, _peer)) => stream,
-                        Err(err) => {
-                            tracing::warn!("accepting a connection failed: {err}");
-                            continue;
-                        }
-                    };
-                    // Connections go to the threads in turn; this one
-                    // takes its share too.
-                    turn = (turn + 1) % (hand_out.len() + 1);
-                    if turn == 0 {
-                        serve_connection(&served, stream, &graceful);
-                    } else {
-                        match stream.into_std() {
-                            Ok(stream) => {
-                                let _ = hand_out[turn - 1].send(stream);
-                            }
-                            Err(err) => tracing::debug!("cannot hand a connection over: {err}"),
-                        }
-                    }
-                }
+            // A connection is accepted only with a place for it.
+            let permit = tokio::select! {
+                permit = connections.clone().acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => continue,
+                },
                 signal = &mut stop => break signal,
+            };
+            let stream = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _peer)) => stream,
+                    Err(err) => {
+                        // Out of descriptors, say: it clears as
+                        // connections close, so wait a moment instead of
+                        // spinning.
+                        tracing::warn!("accepting a connection failed: {err}");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                },
+                signal = &mut stop => break signal,
+            };
+            // Connections go to the threads in turn; this one takes its
+            // share too.
+            turn = (turn + 1) % (hand_out.len() + 1);
+            if turn == 0 {
+                serve_connection(&served, stream, permit, held, &graceful);
+            } else {
+                match stream.into_std() {
+                    Ok(stream) => {
+                        let _ = hand_out[turn - 1].send((stream, permit));
+                    }
+                    Err(err) => tracing::debug!("cannot hand a connection over: {err}"),
+                }
             }
         };
         eprintln!("weft: {signal}: no longer accepting connections; finishing requests in flight");
@@ -290,52 +371,128 @@ pub fn serve(
     Ok(())
 }
 
+/// A connection handed to another thread, with its place under
+/// `--max-connections`.
+type Handed = (std::net::TcpStream, OwnedSemaphorePermit);
+
 /// One serving thread past the first: serves the connections handed to it
 /// until the first thread stops handing them out (it drops the sender when
 /// the server stops). True when requests were cut off by the grace period.
 async fn serve_handed(
     served: Served,
-    mut connections: tokio::sync::mpsc::UnboundedReceiver<std::net::TcpStream>,
+    mut connections: tokio::sync::mpsc::UnboundedReceiver<Handed>,
+    held: Held,
     grace: Duration,
 ) -> bool {
     let graceful = GracefulShutdown::new();
-    while let Some(stream) = connections.recv().await {
+    while let Some((stream, permit)) = connections.recv().await {
         match tokio::net::TcpStream::from_std(stream) {
-            Ok(stream) => serve_connection(&served, stream, &graceful),
+            Ok(stream) => serve_connection(&served, stream, permit, held, &graceful),
             Err(err) => tracing::debug!("cannot take a connection over: {err}"),
         }
     }
     finish(graceful, grace).await
 }
 
-/// Serves one connection on this thread's runtime, watched by `graceful`.
-fn serve_connection(served: &Served, stream: tokio::net::TcpStream, graceful: &GracefulShutdown) {
+/// Serves one connection on this thread's runtime, watched by `graceful`
+/// and by its own watchdog; `permit` is its place under
+/// `--max-connections`, given back when it closes.
+fn serve_connection(
+    served: &Served,
+    stream: tokio::net::TcpStream,
+    permit: OwnedSemaphorePermit,
+    held: Held,
+    graceful: &GracefulShutdown,
+) {
     // A response goes out in several writes (head, body chunks): with
     // Nagle's algorithm the last waits for the client's delayed ACK, up to
     // 40 ms.
     if let Err(err) = stream.set_nodelay(true) {
         tracing::debug!("cannot set TCP_NODELAY: {err}");
     }
+    let activity = Activity::new();
     let server = served.clone();
-    let service = hyper::service::service_fn(move |request| {
+    let requests = activity.clone();
+    let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         let server = server.clone();
+        let in_flight = requests.request();
+        let activity = requests.clone();
         async move {
-            let response = match server {
-                Served::Fresh(server) => server.handle(request).await,
+            let cap = held.max_request_body;
+            if declared_length(&request).is_some_and(|len| len > cap) {
+                return Ok(Tracked::new(too_large(cap), None, in_flight, None));
+            }
+            let over = Arc::new(AtomicBool::new(false));
+            let (method, uri) = (request.method().clone(), request.uri().clone());
+            let request = request.map(|body| Capped::new(body, cap, over.clone(), activity));
+            let outcome = match server {
+                Served::Fresh(server) => server.handle(request).await.map(|r| (r, None)),
                 Served::Reused(server) => server.handle(request).await,
             };
-            Ok::<_, Infallible>(response)
+            // The body went over the cap before the response head went
+            // out: whatever the app answered, or failed with, the answer
+            // is 413 (the client's doing, not the app's).
+            if over.load(Ordering::Relaxed) {
+                return Ok(Tracked::new(too_large(cap), None, in_flight, None));
+            }
+            let (response, permit) = match outcome {
+                Ok(answer) => answer,
+                Err(message) => {
+                    eprintln!("weft: request {method} {uri} failed: {message}");
+                    (plain(500, "internal server error\n"), None)
+                }
+            };
+            Ok::<_, Infallible>(Tracked::new(response, permit, in_flight, Some(over)))
         }
     });
     let connection = http1::Builder::new()
         .keep_alive(true)
-        .serve_connection(TokioIo::new(stream), service);
+        .max_header_size(held.max_header_size)
+        .serve_connection(
+            TokioIo::new(Watched {
+                io: stream,
+                activity: activity.clone(),
+            }),
+            service,
+        );
     let connection = graceful.watch(connection);
     tokio::spawn(async move {
-        if let Err(err) = connection.await {
-            tracing::debug!("connection ended with an error: {err}");
+        let _permit = permit;
+        tokio::select! {
+            ended = connection => {
+                if let Err(err) = ended {
+                    tracing::debug!("connection ended with an error: {err}");
+                }
+            }
+            shed = activity.watch(held.timeouts) => {
+                tracing::debug!("closed a connection: {shed}");
+            }
         }
     });
+}
+
+/// The body size a request declares, if it declares one.
+fn declared_length(request: &hyper::Request<Incoming>) -> Option<u64> {
+    request
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// 413, for a request body over `--max-request-body`; the connection is
+/// closed after it (the rest of the body is not read).
+fn too_large(cap: u64) -> hyper::Response<ResponseBody> {
+    let mut response = plain(413, "the request body is larger than this server accepts\n");
+    response.headers_mut().insert(
+        hyper::header::CONNECTION,
+        hyper::header::HeaderValue::from_static("close"),
+    );
+    tracing::debug!("refused a request body over {cap} bytes (--max-request-body) with 413");
+    response
 }
 
 /// Waits for the watched connections to finish, at most `grace`; true when
@@ -367,31 +524,25 @@ fn stop_signal() -> impl std::future::Future<Output = &'static str> {
 }
 
 impl Server {
+    /// The response, or why there is none.
     async fn handle(
         self: Arc<Self>,
-        request: hyper::Request<Incoming>,
-    ) -> hyper::Response<ResponseBody> {
-        let described = format!("{} {}", request.method(), request.uri());
+        request: hyper::Request<Capped>,
+    ) -> std::result::Result<hyper::Response<ResponseBody>, String> {
         let (Ok(permit), Ok(instance)) = (
             self.slots.clone().acquire_owned().await,
             self.instances.clone().acquire_owned().await,
         ) else {
-            return plain(503, "the server is shutting down\n");
+            return Ok(plain(503, "the server is shutting down\n"));
         };
-        match self.clone().run(request, (permit, instance)).await {
-            Ok(response) => response,
-            Err(message) => {
-                eprintln!("weft: request {described} failed: {message}");
-                plain(500, "internal server error\n")
-            }
-        }
+        self.clone().run(request, (permit, instance)).await
     }
 
     /// Runs one request in a fresh instance. The response is returned as
     /// soon as the guest sets it; its body streams while the guest runs on.
     async fn run(
         self: Arc<Self>,
-        request: hyper::Request<Incoming>,
+        request: hyper::Request<Capped>,
         permit: (OwnedSemaphorePermit, OwnedSemaphorePermit),
     ) -> std::result::Result<hyper::Response<ResponseBody>, String> {
         let started = Instant::now();
@@ -498,13 +649,15 @@ fn take_back(err: wasmtime::Error) -> std::result::Result<handler::Request, wasm
 }
 
 impl Reused {
+    /// The response, and the request's slot under `--max-concurrent`, to be
+    /// held until the response body has gone out; or why there is none.
     async fn handle(
         self: Arc<Self>,
-        request: hyper::Request<Incoming>,
-    ) -> hyper::Response<ResponseBody> {
-        let described = format!("{} {}", request.method(), request.uri());
+        request: hyper::Request<Capped>,
+    ) -> std::result::Result<(hyper::Response<ResponseBody>, Option<OwnedSemaphorePermit>), String>
+    {
         let Ok(permit) = self.requests.clone().acquire_owned().await else {
-            return plain(503, "the server is shutting down\n");
+            return Ok((plain(503, "the server is shutting down\n"), None));
         };
         let mut request = to_wasi_request(request);
         let mut backoff = Duration::from_millis(1);
@@ -531,17 +684,8 @@ impl Reused {
         // An instance has room for another request now.
         self.freed.notify_waiters();
         match outcome {
-            Ok(response) => response.map(|body| {
-                Held {
-                    body,
-                    _permit: permit,
-                }
-                .boxed_unsync()
-            }),
-            Err(err) => {
-                eprintln!("weft: request {described} failed: {}", self.describe(&err));
-                plain(500, "internal server error\n")
-            }
+            Ok(response) => Ok((response, Some(permit))),
+            Err(err) => Err(self.describe(&err)),
         }
     }
 
@@ -572,7 +716,7 @@ impl Reused {
 /// hyper's request as wasmtime-wasi-http takes it: the body boxed, and the
 /// scheme and authority (from `Host`) filled in so that the guest sees a
 /// whole URI, as a 0.2 guest does.
-fn to_wasi_request(request: hyper::Request<Incoming>) -> handler::Request {
+fn to_wasi_request(request: hyper::Request<Capped>) -> handler::Request {
     let (mut parts, body) = request.into_parts();
     if parts.uri.scheme().is_none() {
         let authority = parts
@@ -589,19 +733,37 @@ fn to_wasi_request(request: hyper::Request<Incoming>) -> handler::Request {
             parts.uri = whole;
         }
     }
-    hyper::Request::from_parts(
-        parts,
-        body.map_err(wasmtime_wasi_http::Error::from).boxed_unsync(),
-    )
+    hyper::Request::from_parts(parts, body.boxed_unsync())
 }
 
-/// A response body that holds its request's slot until it has gone out.
-struct Held {
+/// A response body that keeps its request in flight (and, for a 0.3 app,
+/// its slot under `--max-concurrent`) until it has gone out, and that cuts
+/// the connection off if the request body goes over its cap after the
+/// response head went out.
+struct Tracked {
     body: ResponseBody,
-    _permit: OwnedSemaphorePermit,
+    _permit: Option<OwnedSemaphorePermit>,
+    _in_flight: InFlight,
+    over: Option<Arc<AtomicBool>>,
 }
 
-impl hyper::body::Body for Held {
+impl Tracked {
+    fn new(
+        response: hyper::Response<ResponseBody>,
+        permit: Option<OwnedSemaphorePermit>,
+        in_flight: InFlight,
+        over: Option<Arc<AtomicBool>>,
+    ) -> hyper::Response<Tracked> {
+        response.map(|body| Tracked {
+            body,
+            _permit: permit,
+            _in_flight: in_flight,
+            over,
+        })
+    }
+}
+
+impl hyper::body::Body for Tracked {
     type Data = Bytes;
     type Error = wasmtime_wasi_http::Error;
 
@@ -609,6 +771,16 @@ impl hyper::body::Body for Held {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<std::result::Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        if self
+            .over
+            .as_ref()
+            .is_some_and(|over| over.load(Ordering::Relaxed))
+        {
+            // An error in the body makes hyper close the connection.
+            return Poll::Ready(Some(Err(wasmtime_wasi_http::Error::HttpRequestBodySize(
+                None,
+            ))));
+        }
         Pin::new(&mut self.body).poll_frame(cx)
     }
 

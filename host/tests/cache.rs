@@ -312,3 +312,97 @@ fn compile_fills_the_entry_run_uses() {
     assert!(weft(&["check"]).contains("org.weft.guests.p1hello"));
     assert_eq!(files(dir.path()).0.len(), 2, "check loads as run does");
 }
+
+/// A cache directory that other users can write (world- or
+/// group-writable) is neither read nor written: weft says so in one
+/// warning line, compiles, and runs the app. A private one is used again.
+#[cfg(unix)]
+#[test]
+fn a_cache_others_can_write_is_neither_read_nor_written() {
+    use std::os::unix::fs::PermissionsExt;
+    let temp = tempfile::tempdir().unwrap();
+    let dir = temp.path().join("cache");
+    let weft = |command: &str| {
+        let output = Weft::new("weft")
+            .arg(command)
+            .arg(package("p1-hello"))
+            .env("WEFT_CACHE_DIR", &dir)
+            .output();
+        assert!(output.code == Some(0), "{output:?}");
+        output
+    };
+    let chmod = |mode: u32| {
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    assert!(weft("compile").stdout.contains("compiled and cached"));
+    let entry = only_entry(&dir);
+    let written = std::fs::metadata(&entry).unwrap().modified().unwrap();
+    for (mode, who) in [
+        (0o777, "every user (mode 0777)"),
+        (0o770, "its group (mode 0770)"),
+    ] {
+        chmod(mode);
+        let compiled = weft("compile");
+        assert!(
+            compiled.stdout.contains("compiled, but not cached"),
+            "{compiled:?}"
+        );
+        let warning = format!(
+            "not using the cache in {}: the cache directory {} is writable by {who}",
+            dir.display(),
+            dir.display()
+        );
+        let run = weft("run");
+        assert!(
+            run.stdout.contains("Hello from a preview1 module!"),
+            "{run:?}"
+        );
+        for output in [&compiled, &run] {
+            let lines: Vec<&str> = output
+                .stderr
+                .lines()
+                .filter(|l| l.contains("cache"))
+                .collect();
+            assert_eq!(lines.len(), 1, "one line about the cache: {output:?}");
+            assert!(lines[0].contains(&warning), "{output:?}");
+            assert!(
+                lines[0].contains(&format!("chmod go-w {}", dir.display())),
+                "{output:?}"
+            );
+        }
+        assert_eq!(only_entry(&dir), entry, "nothing was written");
+        let unchanged = std::fs::metadata(&entry).unwrap().modified().unwrap();
+        assert_eq!(written, unchanged, "the entry was not rewritten");
+    }
+    chmod(0o700);
+    let trusted = weft("compile");
+    assert!(trusted.stdout.contains("already cached"), "{trusted:?}");
+    assert!(
+        !trusted.stderr.contains("not using the cache"),
+        "{trusted:?}"
+    );
+}
+
+/// An entry that others can write is discarded and rebuilt, and the new
+/// one is private.
+#[cfg(unix)]
+#[test]
+fn an_entry_others_can_write_is_replaced() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(load("compute", dir.path()).compiled(), Outcome::Stored);
+    let entry = only_entry(dir.path());
+    assert_eq!(
+        std::fs::metadata(&entry).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    std::fs::set_permissions(&entry, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let app = load("compute", dir.path());
+    assert_eq!(app.compiled(), Outcome::Replaced);
+    assert_computes(&app);
+    assert_eq!(
+        std::fs::metadata(&entry).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(load("compute", dir.path()).compiled(), Outcome::Hit);
+}

@@ -1,6 +1,8 @@
 //! A `wasi:http/proxy` component: `/` says hello, `/echo` streams the
 //! request body back, `/trap` panics, `/spin` loops until a fuel or time
-//! limit stops it, `/hog` grows its memory until the memory limit refuses.
+//! limit stops it, `/hog` grows its memory until the memory limit refuses,
+//! `/length` reads the whole body and then answers its length (or 400 if
+//! the body could not be read).
 wit_bindgen::generate!({ path: "../../wit", world: "weft:app/http-app", generate_all });
 
 use exports::wasi::http::incoming_handler::Guest;
@@ -19,6 +21,7 @@ impl Guest for App {
             "/spin" => spin(),
             "/hog" => hog(),
             "/echo" => echo(request, response_out),
+            "/length" => length(request, response_out),
             _ => hello(response_out),
         }
     }
@@ -39,13 +42,43 @@ fn hog() {
     }
 }
 
+fn length(request: IncomingRequest, response_out: ResponseOutparam) {
+    let incoming = request.consume().expect("the body is consumed once");
+    let input = incoming.stream().expect("the stream is taken once");
+    let mut total = 0u64;
+    let read = loop {
+        match input.blocking_read(64 * 1024) {
+            Ok(bytes) => total += bytes.len() as u64,
+            Err(StreamError::Closed) => break true,
+            Err(_) => break false,
+        }
+    };
+    drop(input);
+    let (status, text) = if read {
+        (200, format!("{total} bytes\n"))
+    } else {
+        (400, format!("the body could not be read after {total} bytes\n"))
+    };
+    let body = respond_with(response_out, status, b"text/plain");
+    {
+        let out = body.write().expect("the stream is taken once");
+        out.blocking_write_and_flush(text.as_bytes())
+            .expect("writing the body");
+    }
+    OutgoingBody::finish(body, None).expect("finishing the body");
+}
+
 fn respond(response_out: ResponseOutparam, content_type: &[u8]) -> OutgoingBody {
+    respond_with(response_out, 200, content_type)
+}
+
+fn respond_with(response_out: ResponseOutparam, status: u16, content_type: &[u8]) -> OutgoingBody {
     let headers = Fields::new();
     headers
         .set("content-type", &[content_type.to_vec()])
         .expect("content-type is allowed");
     let response = OutgoingResponse::new(headers);
-    response.set_status_code(200).expect("200 is a status");
+    response.set_status_code(status).expect("a status");
     let body = response.body().expect("the body is taken once");
     ResponseOutparam::set(response_out, Ok(response));
     body

@@ -5,6 +5,8 @@
 //! - `/wait/MS` awaits the monotonic clock for MS milliseconds, then answers;
 //! - `/big/KIB` streams a body of KIB kibibytes, 16 KiB at a time;
 //! - `/echo` streams the request's body back;
+//! - `/length` reads the whole request body, then answers its length (or
+//!   the body's error);
 //! - `/count` answers how many requests this instance has taken (instances
 //!   are reused);
 //! - `/together/N` answers `together N` once N requests are in this instance
@@ -124,6 +126,21 @@ impl wasip3::exports::http::handler::Guest for App {
                         }
                     }
                 })
+            }
+            "length" => {
+                let (_done_tx, done_rx) = wit_future::new(|| Ok(()));
+                let (mut body, trailers) = Request::consume_body(request, done_rx);
+                let mut total = 0u64;
+                loop {
+                    let (result, chunk) = body.read(Vec::with_capacity(16 * 1024)).await;
+                    match result {
+                        wit_bindgen::StreamResult::Complete(_) => total += chunk.len() as u64,
+                        _ => break,
+                    }
+                }
+                drop(body);
+                trailers.await?;
+                text(format!("{total} bytes\n"))
             }
             "count" => text(format!("{taken}\n")),
             "together" => together(number(arg, 2)).await,

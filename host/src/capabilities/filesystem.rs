@@ -49,19 +49,30 @@ pub struct Mount {
 
 /// Validates one `mounts` entry as the manifest writes it (read-only unless
 /// `read_only = false`); `Err` says why it is not one.
+///
+/// The guest path is the preopen's name, a string the guest's libc matches
+/// paths against: an absolute path (`/data`), `.` (what `wasmtime run --dir
+/// .` gives, and what relative paths resolve against), or one plain name
+/// (`data`). `data` and `/data` are two different preopens.
 pub fn mount(
     host: String,
     guest: String,
     read_only: Option<bool>,
 ) -> std::result::Result<Mount, String> {
-    if !guest.starts_with('/') {
+    if guest.contains('\0') {
         return Err(format!(
-            "guest path \"{guest}\" is relative; mount at an absolute guest path, like \"/data\""
+            "guest path {guest:?} contains a NUL byte; give an absolute path like \"/data\", \".\", or a plain name like \"data\""
         ));
     }
-    if guest.split('/').any(|part| part == ".." || part == ".") || guest.contains('\0') {
+    if guest.starts_with('/') {
+        if guest.split('/').any(|part| part == ".." || part == ".") {
+            return Err(format!(
+                "guest path \"{guest}\" contains '.' or '..'; give a plain absolute path, like \"/data\""
+            ));
+        }
+    } else if guest != "." && (guest.is_empty() || guest == ".." || guest.contains('/')) {
         return Err(format!(
-            "guest path \"{guest}\" contains '.' or '..'; give a plain absolute path, like \"/data\""
+            "guest path \"{guest}\" is neither absolute, nor \".\", nor one plain name; mount at a path like \"/data\", at \".\", or at a name like \"data\" (no '/' and not \"..\")"
         ));
     }
     if host.is_empty() {
