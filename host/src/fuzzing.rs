@@ -63,10 +63,23 @@ pub fn package(data: &[u8]) {
 /// `types` guest's exported functions (in the order of their names), the
 /// rest are its arguments separated by NUL bytes. What parses must print as WAVE and parse back the same.
 pub fn method_args(data: &[u8]) {
+    method_args_of(guest("types", "WEFT_FUZZ_TYPES"), data);
+}
+
+/// The same for a WASI 0.3 guest's `async func` exports (the `p3-methods`
+/// guest: world-level records, lists, a plain export beside them).
+pub fn method_args_p3(data: &[u8]) {
+    method_args_of(guest("p3methods", "WEFT_FUZZ_P3_METHODS"), data);
+}
+
+/// A loaded guest and its exported functions' names, sorted.
+type Guest = (App, Vec<String>);
+
+fn method_args_of(guest: &Guest, data: &[u8]) {
     let Some((selector, rest)) = data.split_first() else {
         return;
     };
-    let (app, names) = types_guest();
+    let (app, names) = guest;
     let name = &names[*selector as usize % names.len()];
     let method = app.method(name).expect("an exported function");
     let text = String::from_utf8_lossy(rest);
@@ -112,30 +125,150 @@ fn scratch_dir() -> PathBuf {
     .clone()
 }
 
-/// The `types` guest (`cargo xtask guests types` builds it), loaded once,
-/// and its exported functions' names. `WEFT_FUZZ_TYPES` names another
-/// package directory.
-fn types_guest() -> &'static (App, Vec<String>) {
-    static GUEST: OnceLock<(App, Vec<String>)> = OnceLock::new();
-    GUEST.get_or_init(|| {
-        let dir = std::env::var_os("WEFT_FUZZ_TYPES")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| {
-                Path::new(env!("CARGO_MANIFEST_DIR"))
-                    .join("../target/weft-guests/store/org.weft.guests.types")
-            });
-        let package = Package::load(&dir).unwrap_or_else(|err| {
-            panic!("{err} (build the types guest first: cargo xtask guests types)")
+/// A guest from `target/weft-guests/store` (`cargo xtask guests NAME`
+/// builds it; `org.weft.guests.<id>`), loaded once, and its exported
+/// functions' names. The environment variable `var` names another package
+/// directory.
+fn guest(id: &'static str, var: &str) -> &'static Guest {
+    static GUESTS: std::sync::Mutex<Vec<(&'static str, &'static Guest)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut guests = GUESTS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, loaded)) = guests.iter().find(|(name, _)| *name == id) {
+        return loaded;
+    }
+    let dir = std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("../target/weft-guests/store/org.weft.guests.{id}"))
+    });
+    let package = Package::load(&dir)
+        .unwrap_or_else(|err| panic!("{err} (build the guest first: cargo xtask guests)"));
+    let options = LoadOptions {
+        one_process: true,
+        ..LoadOptions::default()
+    };
+    let app = App::load(package, &options).expect("loading the guest");
+    let mut names = exported_functions(&app.inner.component, &app.inner.engine);
+    assert!(!names.is_empty(), "the guest exports no functions");
+    // By name, so that a seed's first byte always picks the same function.
+    names.sort();
+    let loaded: &'static Guest = Box::leak(Box::new((app, names)));
+    guests.push((id, loaded));
+    loaded
+}
+
+/// `weft serve`'s request path, driven in process: the first byte picks the
+/// app (even: the WASI 0.2 `http-hello`, odd: the WASI 0.3 `p3-http`), the
+/// rest is sent as it is to a server serving it, on a connection whose
+/// sending side is then closed. Whatever the bytes, the server must answer
+/// with a well-formed status line or close the connection, within its
+/// limits (never hang), and must answer a normal request afterwards.
+pub fn serve_request(data: &[u8]) {
+    use std::io::{Read, Write};
+    let Some((selector, raw)) = data.split_first() else {
+        return;
+    };
+    let address = server(if selector % 2 == 0 {
+        "httphello"
+    } else {
+        "p3http"
+    });
+    let exchange = |raw: &[u8]| -> Vec<u8> {
+        let mut stream = std::net::TcpStream::connect(address).expect("connecting to the server");
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .expect("a read timeout");
+        // The server may close before it has read everything.
+        let _ = stream.write_all(raw);
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        let mut answer = Vec::new();
+        match stream.read_to_end(&mut answer) {
+            Ok(_) => {}
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                panic!("the server neither answered nor closed the connection in 20 s")
+            }
+            // A reset: the server gave up on the client.
+            Err(_) => {}
+        }
+        answer
+    };
+    let answer = exchange(raw);
+    assert!(
+        answer.is_empty() || answer.starts_with(b"HTTP/1.1 ") || answer.starts_with(b"HTTP/1.0 "),
+        "not an HTTP response: {:?}",
+        String::from_utf8_lossy(&answer[..answer.len().min(200)])
+    );
+    let normal = exchange(b"GET / HTTP/1.1\r\nhost: fuzz\r\nconnection: close\r\n\r\n");
+    assert!(
+        normal.starts_with(b"HTTP/1.1 200 "),
+        "the server does not answer a normal request after that one: {:?}",
+        String::from_utf8_lossy(&normal[..normal.len().min(200)])
+    );
+}
+
+/// A server for the guest `org.weft.guests.<id>` in this process, started
+/// once, with short client limits (so that a slow input is shed quickly);
+/// its address.
+fn server(id: &'static str) -> std::net::SocketAddr {
+    static SERVERS: std::sync::Mutex<Vec<(&'static str, std::net::SocketAddr)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut servers = SERVERS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, address)) = servers.iter().find(|(name, _)| *name == id) {
+        return *address;
+    }
+    let dir = std::env::var_os("WEFT_FUZZ_STORE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/weft-guests/store")
+        })
+        .join(format!("org.weft.guests.{id}"));
+    let package = Package::load(&dir)
+        .unwrap_or_else(|err| panic!("{err} (build the guest first: cargo xtask guests)"));
+    let limits = crate::limits::Limits {
+        timeout: Some(std::time::Duration::from_secs(5)),
+        ..Default::default()
+    };
+    let options = LoadOptions {
+        limits,
+        serve: Some(16),
+        ..LoadOptions::default()
+    };
+    let app = App::load(package, &options).expect("loading the guest");
+    let serve_options = crate::serve::ServeOptions {
+        listen: "127.0.0.1:0".parse().expect("an address"),
+        max_concurrent: 16,
+        max_instances: 16,
+        reuse: crate::serve::Reuse::default(),
+        shutdown_grace: std::time::Duration::from_secs(1),
+        threads: 1,
+        client: crate::serve::ClientLimits {
+            max_request_body: Some(1 << 20),
+            timeouts: crate::serve::ClientTimeouts {
+                header: std::time::Duration::from_secs(2),
+                idle: std::time::Duration::from_secs(2),
+                body: std::time::Duration::from_secs(2),
+                send: std::time::Duration::from_secs(2),
+            },
+            ..Default::default()
+        },
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let served = crate::serve::serve(app, serve_options, move |address| {
+            let _ = tx.send(address);
+            Ok(())
         });
-        let options = LoadOptions {
-            one_process: true,
-            ..LoadOptions::default()
-        };
-        let app = App::load(package, &options).expect("loading the types guest");
-        let mut names = exported_functions(&app.inner.component, &app.inner.engine);
-        assert!(!names.is_empty(), "the types guest exports no functions");
-        // By name, so that a seed's first byte always picks the same function.
-        names.sort();
-        (app, names)
-    })
+        panic!("the fuzzed server stopped: {served:?}");
+    });
+    let address = rx.recv().expect("the server's address");
+    servers.push((id, address));
+    address
 }

@@ -371,6 +371,46 @@ pub fn serve(
     Ok(())
 }
 
+/// What a handler gives back: a response, with what must live as long as
+/// its body goes out.
+struct Answer {
+    response: hyper::Response<ResponseBody>,
+    /// The request's slot under `--max-concurrent` (0.3 apps).
+    permit: Option<OwnedSemaphorePermit>,
+    /// Set if the app ends badly before the body has gone out whole.
+    cut: Option<Cut>,
+}
+
+impl Answer {
+    fn plain(response: hyper::Response<ResponseBody>) -> Answer {
+        Answer {
+            response,
+            permit: None,
+            cut: None,
+        }
+    }
+}
+
+/// An answer, or one sentence on why there is none.
+type Outcome = std::result::Result<Answer, String>;
+
+/// Set when the app that writes a response body ended badly (a trap, a
+/// limit) before the body was whole. wasmtime-wasi-http ends such a body as
+/// if it were complete; with this set, weft ends it with an error instead,
+/// so that hyper closes the connection and the client can tell.
+#[derive(Clone, Default)]
+struct Cut(Arc<AtomicBool>);
+
+impl Cut {
+    fn set(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    fn is_set(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
 /// A connection handed to another thread, with its place under
 /// `--max-connections`.
 type Handed = (std::net::TcpStream, OwnedSemaphorePermit);
@@ -420,33 +460,37 @@ fn serve_connection(
         async move {
             let cap = held.max_request_body;
             if declared_length(&request).is_some_and(|len| len > cap) {
-                return Ok(Tracked::new(too_large(cap), None, in_flight, None));
+                return Ok(Tracked::new(Answer::plain(too_large(cap)), in_flight, None));
             }
             let over = Arc::new(AtomicBool::new(false));
             let (method, uri) = (request.method().clone(), request.uri().clone());
             let request = request.map(|body| Capped::new(body, cap, over.clone(), activity));
             let outcome = match server {
-                Served::Fresh(server) => server.handle(request).await.map(|r| (r, None)),
+                Served::Fresh(server) => server.handle(request).await,
                 Served::Reused(server) => server.handle(request).await,
             };
             // The body went over the cap before the response head went
             // out: whatever the app answered, or failed with, the answer
             // is 413 (the client's doing, not the app's).
             if over.load(Ordering::Relaxed) {
-                return Ok(Tracked::new(too_large(cap), None, in_flight, None));
+                return Ok(Tracked::new(Answer::plain(too_large(cap)), in_flight, None));
             }
-            let (response, permit) = match outcome {
+            let answer = match outcome {
                 Ok(answer) => answer,
                 Err(message) => {
                     eprintln!("weft: request {method} {uri} failed: {message}");
-                    (plain(500, "internal server error\n"), None)
+                    Answer::plain(plain(500, "internal server error\n"))
                 }
             };
-            Ok::<_, Infallible>(Tracked::new(response, permit, in_flight, Some(over)))
+            Ok::<_, Infallible>(Tracked::new(answer, in_flight, Some(over)))
         }
     });
+    // A client may close its sending side once its request is out and
+    // still wait for the response (hyper would otherwise drop the
+    // connection, and the response, when it reads that end first).
     let connection = http1::Builder::new()
         .keep_alive(true)
+        .half_close(true)
         .max_header_size(held.max_header_size)
         .serve_connection(
             TokioIo::new(Watched {
@@ -525,15 +569,12 @@ fn stop_signal() -> impl std::future::Future<Output = &'static str> {
 
 impl Server {
     /// The response, or why there is none.
-    async fn handle(
-        self: Arc<Self>,
-        request: hyper::Request<Capped>,
-    ) -> std::result::Result<hyper::Response<ResponseBody>, String> {
+    async fn handle(self: Arc<Self>, request: hyper::Request<Capped>) -> Outcome {
         let (Ok(permit), Ok(instance)) = (
             self.slots.clone().acquire_owned().await,
             self.instances.clone().acquire_owned().await,
         ) else {
-            return Ok(plain(503, "the server is shutting down\n"));
+            return Ok(Answer::plain(plain(503, "the server is shutting down\n")));
         };
         self.clone().run(request, (permit, instance)).await
     }
@@ -544,8 +585,10 @@ impl Server {
         self: Arc<Self>,
         request: hyper::Request<Capped>,
         permit: (OwnedSemaphorePermit, OwnedSemaphorePermit),
-    ) -> std::result::Result<hyper::Response<ResponseBody>, String> {
+    ) -> Outcome {
         let started = Instant::now();
+        let described = format!("{} {}", request.method(), request.uri());
+        let cut = Cut::default();
         let limits = self.app.limits().clone();
         let mut store = instance::new_store(self.proxy.engine(), &self.config, &limits, started)
             .map_err(|err| err.to_string())?;
@@ -565,6 +608,7 @@ impl Server {
         // The permit lives as long as the guest runs, including while it
         // streams the body after the headers have gone out.
         let server = self.clone();
+        let ended = cut.clone();
         let task = tokio::spawn(async move {
             let _slot = permit;
             let work = async {
@@ -574,14 +618,36 @@ impl Server {
                     .call_handle(&mut store, incoming, outparam)
                     .await
             };
-            match instance::under_timeout(&limits, started, work).await {
+            let outcome = match instance::under_timeout(&limits, started, work).await {
                 Ok(outcome) => outcome.map_err(|err| server.describe(&store, err)),
                 Err(hit) => Err(format!("app {} was stopped: {hit}", server.app.id())),
+            };
+            // Before the store goes, and the response body's channel with
+            // it: a body that ends now ends cut short, not complete.
+            if outcome.is_err() {
+                ended.set();
             }
+            drop(store);
+            outcome
         });
 
         match receiver.await {
-            Ok(Ok(response)) => Ok(response),
+            Ok(Ok(response)) => {
+                // The guest runs on while its body streams: if it fails now,
+                // say so (the client sees its response cut short).
+                tokio::spawn(async move {
+                    if let Ok(Err(message)) = task.await {
+                        eprintln!(
+                            "weft: request {described} failed after its response began: {message}; the response was cut short"
+                        );
+                    }
+                });
+                Ok(Answer {
+                    response,
+                    permit: None,
+                    cut: Some(cut),
+                })
+            }
             Ok(Err(code)) => Err(format!("the guest answered with the error {code:?}")),
             Err(_) => match task.await {
                 Ok(Ok(())) => Err("the guest returned without setting a response".to_string()),
@@ -635,13 +701,13 @@ impl std::fmt::Display for NoInstanceSlot {
 impl std::error::Error for NoInstanceSlot {}
 
 fn is_no_slot(err: &wasmtime::Error) -> bool {
-    err.downcast_ref::<InstantiationError<()>>()
+    err.downcast_ref::<InstantiationError<Cut>>()
         .is_some_and(|failed| failed.error.downcast_ref::<NoInstanceSlot>().is_some())
 }
 
 /// The request an [`InstantiationError`] carries back.
 fn take_back(err: wasmtime::Error) -> std::result::Result<handler::Request, wasmtime::Error> {
-    let failed = err.downcast::<InstantiationError<()>>()?;
+    let failed = err.downcast::<InstantiationError<Cut>>()?;
     Ok(failed
         .request
         .into_inner()
@@ -651,18 +717,15 @@ fn take_back(err: wasmtime::Error) -> std::result::Result<handler::Request, wasm
 impl Reused {
     /// The response, and the request's slot under `--max-concurrent`, to be
     /// held until the response body has gone out; or why there is none.
-    async fn handle(
-        self: Arc<Self>,
-        request: hyper::Request<Capped>,
-    ) -> std::result::Result<(hyper::Response<ResponseBody>, Option<OwnedSemaphorePermit>), String>
-    {
+    async fn handle(self: Arc<Self>, request: hyper::Request<Capped>) -> Outcome {
         let Ok(permit) = self.requests.clone().acquire_owned().await else {
-            return Ok((plain(503, "the server is shutting down\n"), None));
+            return Ok(Answer::plain(plain(503, "the server is shutting down\n")));
         };
+        let cut = Cut::default();
         let mut request = to_wasi_request(request);
         let mut backoff = Duration::from_millis(1);
         let outcome = loop {
-            match self.handler.handle((), request).await {
+            match self.handler.handle(cut.clone(), request).await {
                 Err(err) if is_no_slot(&err) => {
                     // Every instance allowed is alive and none could take
                     // it when it came: wait until a request ends (its
@@ -684,7 +747,11 @@ impl Reused {
         // An instance has room for another request now.
         self.freed.notify_waiters();
         match outcome {
-            Ok(response) => Ok((response, Some(permit))),
+            Ok(response) => Ok(Answer {
+                response,
+                permit: Some(permit),
+                cut: Some(cut),
+            }),
             Err(err) => Err(self.describe(&err)),
         }
     }
@@ -701,7 +768,7 @@ impl Reused {
                 "the instance of app {id} that held it ended before it answered (another request it held trapped or hit a limit; see the line about that instance)"
             );
         }
-        if let Some(failed) = err.downcast_ref::<InstantiationError<()>>() {
+        if let Some(failed) = err.downcast_ref::<InstantiationError<Cut>>() {
             return format!("cannot start an instance of app {id}: {:#}", failed.error);
         }
         if let Some(code) =
@@ -745,20 +812,26 @@ struct Tracked {
     _permit: Option<OwnedSemaphorePermit>,
     _in_flight: InFlight,
     over: Option<Arc<AtomicBool>>,
+    cut: Option<Cut>,
 }
 
 impl Tracked {
     fn new(
-        response: hyper::Response<ResponseBody>,
-        permit: Option<OwnedSemaphorePermit>,
+        answer: Answer,
         in_flight: InFlight,
         over: Option<Arc<AtomicBool>>,
     ) -> hyper::Response<Tracked> {
+        let Answer {
+            response,
+            permit,
+            cut,
+        } = answer;
         response.map(|body| Tracked {
             body,
             _permit: permit,
             _in_flight: in_flight,
             over,
+            cut,
         })
     }
 }
@@ -781,7 +854,15 @@ impl hyper::body::Body for Tracked {
                 None,
             ))));
         }
-        Pin::new(&mut self.body).poll_frame(cx)
+        match Pin::new(&mut self.body).poll_frame(cx) {
+            // The body "ended" because the app that wrote it did.
+            Poll::Ready(None) if self.cut.as_ref().is_some_and(Cut::is_set) => {
+                Poll::Ready(Some(Err(wasmtime_wasi_http::Error::InternalError(Some(
+                    "the app ended before its response body was complete".to_string(),
+                )))))
+            }
+            polled => polled,
+        }
     }
 
     fn is_end_stream(&self) -> bool {
@@ -863,6 +944,7 @@ impl HandlerState for Instances {
                 slot: Some(slot),
                 freed: self.freed.clone(),
                 timed_out,
+                held: std::sync::Mutex::new(Vec::new()),
                 stopped: self.stopped.clone(),
             },
         })
@@ -880,6 +962,9 @@ struct Worker {
     freed: Arc<Notify>,
     /// Set by [`Expiry`] when it stops the instance for a request's timeout.
     timed_out: Arc<AtomicBool>,
+    /// The requests this instance has taken whose responses may still be
+    /// going out.
+    held: std::sync::Mutex<Vec<Cut>>,
     /// Set once the server has stopped and finished its requests: an
     /// instance still alive then is dropped with the runtime, and
     /// wasmtime-wasi-http reports that to [`WorkerState::drop`] as an
@@ -896,7 +981,7 @@ impl Drop for Worker {
 
 impl WorkerState for Worker {
     type StoreData = InstanceState;
-    type RequestData = ();
+    type RequestData = Cut;
 
     fn should_accept_request(&self, concurrent: usize, total: usize) -> ShouldAccept {
         if total >= self.reuse.max_count {
@@ -911,9 +996,14 @@ impl WorkerState for Worker {
     fn on_request_start(
         &self,
         mut store: StoreContextMut<'_, InstanceState>,
-        _data: (),
+        cut: Cut,
         _group: TaskGroupId,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + Sync + 'static>> {
+        // If this instance ends badly, this request's response is cut off.
+        if let Ok(mut held) = self.held.lock() {
+            held.retain(|cut| Arc::strong_count(&cut.0) > 1);
+            held.push(cut);
+        }
         // Each request brings its fuel to the instance that takes it (the
         // instance started with one request's worth, for its set-up).
         if let Some(fuel) = self.fuel {
@@ -930,6 +1020,13 @@ impl WorkerState for Worker {
         let Err(err) = result else {
             return;
         };
+        // Before the store goes, and the response bodies' streams with it:
+        // the bodies that end now end cut short, not complete.
+        if let Ok(held) = self.held.lock() {
+            for cut in held.iter() {
+                cut.set();
+            }
+        }
         // Cancelled at the end of serving, not unwinding from a panic: an
         // idle instance that is simply not needed any more.
         if self.stopped.load(Ordering::Relaxed) && !std::thread::panicking() {

@@ -22,6 +22,19 @@ fn inputs(target: &str) -> Vec<PathBuf> {
     files
 }
 
+/// Builds the guests the targets call into, once for all the tests here
+/// (into target/weft-guests/store, where `weft::fuzzing` looks).
+fn build_guests() {
+    static BUILT: std::sync::Once = std::sync::Once::new();
+    BUILT.call_once(|| {
+        xtask::build_guests(
+            &xtask::workspace_root(),
+            &xtask::fuzz::GUESTS.map(String::from),
+        )
+        .expect("building the guests the targets call into");
+    });
+}
+
 fn replay(target: &str, run: fn(&[u8])) -> usize {
     let files = inputs(target);
     for file in &files {
@@ -50,11 +63,27 @@ fn package_inputs() {
 
 #[test]
 fn method_args_inputs() {
-    // Built into target/weft-guests/store, where `weft::fuzzing` looks.
-    let root = xtask::workspace_root();
-    xtask::build_guests(&root, &["types".to_string()]).expect("building the types guest");
+    build_guests();
     assert!(
         replay("method_args", weft::fuzzing::method_args) >= 10,
+        "seeds are missing"
+    );
+}
+
+#[test]
+fn method_args_p3_inputs() {
+    build_guests();
+    assert!(
+        replay("method_args_p3", weft::fuzzing::method_args_p3) >= 5,
+        "seeds are missing"
+    );
+}
+
+#[test]
+fn serve_request_inputs() {
+    build_guests();
+    assert!(
+        replay("serve_request", weft::fuzzing::serve_request) >= 20,
         "seeds are missing"
     );
 }

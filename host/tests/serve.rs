@@ -782,3 +782,29 @@ fn a_handler_that_never_yields_ends_its_instance_not_the_others() {
         "{stderr}"
     );
 }
+
+/// A client that closes its sending side once its request is out still
+/// gets its response, from a WASI 0.2 app (a fresh instance per request,
+/// so the end of the request often arrives before the response) and a 0.3
+/// one. Found by the `serve_request` fuzz target: hyper used to drop such a
+/// connection, response and all.
+#[test]
+fn a_client_that_half_closes_still_gets_its_response() {
+    for (app, hello) in [
+        ("http-hello", &b"Hello from weft serve!\n"[..]),
+        ("p3-http", &b"Hello from a WASI 0.3 service!\n"[..]),
+    ] {
+        let served = serve_app(app, &[]);
+        for _ in 0..30 {
+            let mut stream = TcpStream::connect(&served.address).unwrap();
+            stream
+                .write_all(b"GET / HTTP/1.1\r\nhost: test\r\nconnection: close\r\n\r\n")
+                .unwrap();
+            stream.shutdown(std::net::Shutdown::Write).unwrap();
+            let response = http_client::read_response(stream).unwrap();
+            assert_eq!((response.status, &response.body[..]), (200, hello), "{app}");
+        }
+        let (code, stderr) = served.stop();
+        assert_eq!(code, Some(0), "{app}: {stderr}");
+    }
+}

@@ -3,7 +3,9 @@
 //!
 //! It installs what it needs: the nightly toolchain (`rustup toolchain install
 //! nightly`) and cargo-fuzz (`cargo install`, into `target/tools/cargo-fuzz`),
-//! and builds the `types` guest that `method_args` calls into. Each target
+//! and builds the guests the targets call into ([`GUESTS`]: `types` for
+//! `method_args`, `p3-methods` for `method_args_p3`, `http-hello` and
+//! `p3-http` for `serve_request`, which serves them in process). Each target
 //! starts from its seeds in `fuzz/seeds/<target>/` and the past crashes in
 //! `fuzz/regressions/<target>/`, and keeps what it learns in
 //! `target/fuzz-corpus/<target>/`. A crash stops the run with libFuzzer's
@@ -15,7 +17,16 @@ use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-pub const TARGETS: [&str; 3] = ["manifest", "package", "method_args"];
+pub const TARGETS: [&str; 5] = [
+    "manifest",
+    "package",
+    "method_args",
+    "method_args_p3",
+    "serve_request",
+];
+
+/// The guests the targets call into, built before they run.
+pub const GUESTS: [&str; 4] = ["types", "p3-methods", "http-hello", "p3-http"];
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 /// One target's run.
@@ -41,7 +52,7 @@ pub fn run(root: &Path, seconds: u64, targets: &[String]) -> Result<Vec<FuzzRun>
     };
     ensure_nightly()?;
     let cargo_fuzz = ensure_cargo_fuzz(root)?;
-    crate::build_guests(root, &["types".to_string()])?;
+    crate::build_guests(root, &GUESTS.map(String::from))?;
 
     let mut runs = Vec::new();
     for target in &targets {
@@ -57,6 +68,11 @@ pub fn run(root: &Path, seconds: u64, targets: &[String]) -> Result<Vec<FuzzRun>
                 "WEFT_FUZZ_TYPES",
                 root.join("target/weft-guests/store/org.weft.guests.types"),
             )
+            .env(
+                "WEFT_FUZZ_P3_METHODS",
+                root.join("target/weft-guests/store/org.weft.guests.p3methods"),
+            )
+            .env("WEFT_FUZZ_STORE", root.join("target/weft-guests/store"))
             .args(["fuzz", "run", "--fuzz-dir", "fuzz"])
             .arg("--target-dir")
             .arg(root.join("target/fuzz"))

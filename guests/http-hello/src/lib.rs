@@ -1,7 +1,8 @@
 //! A `wasi:http/proxy` component: `/` says hello, `/echo` streams the
 //! request body back, `/trap` panics, `/spin` loops until a fuel or time
 //! limit stops it, `/hog` grows its memory until the memory limit refuses,
-//! `/length` reads the whole body and then answers its length (or 400 if
+//! `/empty` starts a response and writes empty buffers to its body without
+//! end (until the timeout), `/length` reads the whole body and then answers its length (or 400 if
 //! the body could not be read).
 wit_bindgen::generate!({ path: "../../wit", world: "weft:app/http-app", generate_all });
 
@@ -22,6 +23,7 @@ impl Guest for App {
             "/hog" => hog(),
             "/echo" => echo(request, response_out),
             "/length" => length(request, response_out),
+            "/empty" => empty(response_out),
             _ => hello(response_out),
         }
     }
@@ -39,6 +41,28 @@ fn hog() {
     loop {
         held.push(vec![1; 1 << 20]);
         std::hint::black_box(&held);
+    }
+}
+
+fn empty(response_out: ResponseOutparam) {
+    let body = respond(response_out, b"text/plain");
+    let out = body.write().expect("the stream is taken once");
+    let mut made = 0u64;
+    loop {
+        match out.check_write() {
+            Ok(0) => out.subscribe().block(),
+            Ok(_) => {
+                if let Err(e) = out.write(&[]) {
+                    eprintln!("empty: write failed after {made}: {e:?}");
+                    return;
+                }
+                made += 1;
+            }
+            Err(e) => {
+                eprintln!("empty: check-write failed after {made}: {e:?}");
+                return;
+            }
+        }
     }
 }
 

@@ -13,7 +13,9 @@
 //! - `exit N`: `exit-with-code(N)`; `fail`: returns `err` from `run`;
 //! - `trap`: panics; `spin`: loops; `hog`: grows its memory;
 //! - `streams N` / `futures N`: holds N stream or future handles at once;
-//! - `connect PORT`: opens a TCP connection to 127.0.0.1:PORT.
+//! - `connect PORT`: opens a TCP connection to 127.0.0.1:PORT;
+//! - `empty-stdout [COUNT]` / `empty-file PATH [COUNT]`: writes empty
+//!   buffers to stdout or a file's stream, COUNT times or without end.
 use wasip3::cli::{environment, exit, stderr, stdin, stdout};
 use wasip3::clocks::monotonic_clock;
 use wasip3::filesystem::preopens;
@@ -182,6 +184,44 @@ impl wasip3::exports::cli::run::Guest for App {
                     Err(e) => format!("no socket: {e:?}"),
                 };
                 print(format!("connect 127.0.0.1:{port}: {outcome}\n")).await;
+            }
+            "empty-stdout" | "empty-file" => {
+                let to_file = arg(1) == "empty-file";
+                let count: u64 = arg(if to_file { 3 } else { 2 })
+                    .parse()
+                    .unwrap_or(u64::MAX);
+                let (mut tx, rx) = wit_stream::new::<u8>();
+                let done = if to_file {
+                    let (dir, rel) = resolve(&arg(2));
+                    let file = dir
+                        .open_at(
+                            PathFlags::empty(),
+                            rel,
+                            OpenFlags::CREATE | OpenFlags::TRUNCATE,
+                            DescriptorFlags::WRITE,
+                        )
+                        .await
+                        .expect("opening the file");
+                    wasip3::wit_bindgen::spawn_local(async move {
+                        let _ = file.write_via_stream(rx, 0).await;
+                    });
+                    None
+                } else {
+                    Some(stdout::write_via_stream(rx))
+                };
+                let mut made = 0u64;
+                while made < count {
+                    let (status, _) = tx.write(Vec::new()).await;
+                    if !matches!(status, StreamResult::Complete(_)) {
+                        break;
+                    }
+                    made += 1;
+                }
+                drop(tx);
+                if let Some(done) = done {
+                    let _ = done.await;
+                }
+                print(format!("made {made} empty writes\n")).await;
             }
             other => {
                 eprint(format!("unknown command {other:?}\n")).await;

@@ -5,6 +5,8 @@
 //! - `/wait/MS` awaits the monotonic clock for MS milliseconds, then answers;
 //! - `/big/KIB` streams a body of KIB kibibytes, 16 KiB at a time;
 //! - `/echo` streams the request's body back;
+//! - `/empty` starts a response and writes empty buffers to its body
+//!   without end (until the timeout);
 //! - `/length` reads the whole request body, then answers its length (or
 //!   the body's error);
 //! - `/count` answers how many requests this instance has taken (instances
@@ -127,6 +129,14 @@ impl wasip3::exports::http::handler::Guest for App {
                     }
                 })
             }
+            "empty" => respond("text/plain", move |mut tx| async move {
+                loop {
+                    let (status, _) = tx.write(Vec::new()).await;
+                    if !matches!(status, wit_bindgen::StreamResult::Complete(_)) {
+                        return;
+                    }
+                }
+            }),
             "length" => {
                 let (_done_tx, done_rx) = wit_future::new(|| Ok(()));
                 let (mut body, trailers) = Request::consume_body(request, done_rx);
