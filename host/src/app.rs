@@ -171,10 +171,21 @@ impl Start {
         })
     }
 
+    /// The most linear memory the app may have, in 64 KiB pages: its memory
+    /// limit, else the pool's, else wasm32's 4 GiB.
+    fn memory_pages(&self) -> u64 {
+        self.limits
+            .memory
+            .or(self.settings.pool_memory())
+            .map_or(1 << 16, |bytes| (bytes >> 16).min(1 << 16))
+    }
+
     fn source(&self) -> Source {
         match self.kind {
             WasmKind::Component => Source::Component,
-            WasmKind::CoreModule => Source::AdaptedCoreModule,
+            WasmKind::CoreModule => Source::AdaptedCoreModule {
+                memory_pages: self.memory_pages(),
+            },
         }
     }
 
@@ -200,9 +211,11 @@ impl App {
         let mut compile = || -> Result<Component> {
             let bytes = match start.kind {
                 WasmKind::Component => Cow::Borrowed(&package.wasm[..]),
-                WasmKind::CoreModule => {
-                    Cow::Owned(loader::adapt_core_module(&package.wasm, &wasm_path)?)
-                }
+                WasmKind::CoreModule => Cow::Owned(loader::adapt_core_module(
+                    &package.wasm,
+                    &wasm_path,
+                    start.memory_pages(),
+                )?),
             };
             checked = Some(start.check(capabilities::imports_in(&bytes, &wasm_path)?, &package)?);
             loader::compile(

@@ -67,8 +67,10 @@ const TEMP_PREFIX: &str = ".tmp-";
 pub enum Source {
     /// A component, compiled as it is.
     Component,
-    /// A core module, compiled after weft adapts it to a component.
-    AdaptedCoreModule,
+    /// A core module, compiled after weft adapts it to a component, with
+    /// the adapter's pages placed below this many 64 KiB pages (the app's
+    /// memory limit; see [`crate::loader`]).
+    AdaptedCoreModule { memory_pages: u64 },
 }
 
 /// How an app's compiled code was obtained.
@@ -131,10 +133,13 @@ impl Cache {
         let mut key = Sha256::new();
         key.update(b"weft ");
         key.update(weft_version.as_bytes());
-        key.update(match source {
-            Source::Component => b"\0component\0".as_slice(),
-            Source::AdaptedCoreModule => b"\0core-module+preview1-command-adapter\0".as_slice(),
-        });
+        match source {
+            Source::Component => key.update(b"\0component\0"),
+            Source::AdaptedCoreModule { memory_pages } => {
+                key.update(b"\0core-module+preview1-command-adapter+virtual-memory\0");
+                key.update(memory_pages.to_le_bytes());
+            }
+        }
         key.update(wasm_sha256);
         key.update(engine_key.as_bytes());
         self.dir.join(format!("{}{SUFFIX}", hex(&key.finalize())))
@@ -562,7 +567,20 @@ mod tests {
             cache.entry_path_for("1.0.0", epochs, &wasm, Source::Component),
             cache.entry_path_for("1.0.0", big_pool, &wasm, Source::Component),
             cache.entry_path_for("1.0.0", plain, &[8u8; 32], Source::Component),
-            cache.entry_path_for("1.0.0", plain, &wasm, Source::AdaptedCoreModule),
+            cache.entry_path_for(
+                "1.0.0",
+                plain,
+                &wasm,
+                Source::AdaptedCoreModule {
+                    memory_pages: 1 << 16,
+                },
+            ),
+            cache.entry_path_for(
+                "1.0.0",
+                plain,
+                &wasm,
+                Source::AdaptedCoreModule { memory_pages: 1024 },
+            ),
         ];
         for (i, other) in others.iter().enumerate() {
             assert_ne!(&base, other, "variation {i} must change the key");

@@ -66,6 +66,12 @@ impl EngineSettings {
     /// memory (no bounds checks), fits 4,096 memories in 16 TiB; a bigger
     /// pool reserves only the memory limit per memory, which keeps 10,000
     /// instances within the address space.
+    /// The most linear memory an instance of the pool may have, if instances
+    /// come from a pool.
+    pub fn pool_memory(&self) -> Option<u64> {
+        self.pool.map(|(_, max_memory)| max_memory)
+    }
+
     fn reservation(&self) -> Option<(u64, u64)> {
         self.pool
             .filter(|(concurrent, _)| u64::from(*concurrent) * 4 > 4096)
