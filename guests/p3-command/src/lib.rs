@@ -193,15 +193,7 @@ impl wasip3::exports::cli::run::Guest for App {
                 let (mut tx, rx) = wit_stream::new::<u8>();
                 let done = if to_file {
                     let (dir, rel) = resolve(&arg(2));
-                    let file = dir
-                        .open_at(
-                            PathFlags::empty(),
-                            rel,
-                            OpenFlags::CREATE | OpenFlags::TRUNCATE,
-                            DescriptorFlags::WRITE,
-                        )
-                        .await
-                        .expect("opening the file");
+                    let file = create(&dir, rel).await.expect("opening the file");
                     wasip3::wit_bindgen::spawn_local(async move {
                         let _ = file.write_via_stream(rx, 0).await;
                     });
@@ -243,15 +235,19 @@ fn resolve(path: &str) -> (Descriptor, String) {
     panic!("no mount holds {path}");
 }
 
+/// Creates (or truncates) a file to write.
+async fn create(dir: &Descriptor, rel: String) -> Result<Descriptor, ErrorCode> {
+    dir.open_at(
+        PathFlags::empty(),
+        rel,
+        OpenFlags::CREATE | OpenFlags::TRUNCATE,
+        DescriptorFlags::WRITE,
+    )
+    .await
+}
+
 async fn write_file(dir: &Descriptor, rel: String, bytes: Vec<u8>) -> Result<(), ErrorCode> {
-    let file = dir
-        .open_at(
-            PathFlags::empty(),
-            rel,
-            OpenFlags::CREATE | OpenFlags::TRUNCATE,
-            DescriptorFlags::WRITE,
-        )
-        .await?;
+    let file = create(dir, rel).await?;
     let (mut tx, rx) = wit_stream::new();
     let done = file.write_via_stream(rx, 0);
     tx.write_all(bytes).await;
