@@ -90,10 +90,7 @@ const FLOOD_TIME: &str = "3s";
 /// A copy of a built package in a scratch directory, with the directories
 /// its mounts need.
 fn scratch_package(name: &str, dirs: &[&str]) -> (tempfile::TempDir, std::path::PathBuf) {
-    let built = xtask::test_package(
-        &["empty-writes", "p3-command", "http-hello", "p3-http"],
-        name,
-    );
+    let built = xtask::test_package(GUESTS, name);
     let scratch = tempfile::tempdir().unwrap();
     let package = scratch.path().join(name);
     std::fs::create_dir(&package).unwrap();
@@ -177,10 +174,7 @@ fn empty_writes_to_a_served_response_are_stopped_in_bounded_memory() {
     use std::io::{BufRead, BufReader};
     let mut failures = Vec::new();
     for name in ["http-hello", "p3-http"] {
-        let package = xtask::test_package(
-            &["empty-writes", "p3-command", "http-hello", "p3-http"],
-            name,
-        );
+        let package = xtask::test_package(GUESTS, name);
         let mut weft = Weft::new("weft")
             .arg("serve")
             .args(["--listen", "127.0.0.1:0", "--timeout", FLOOD_TIME])
