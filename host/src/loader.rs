@@ -553,7 +553,9 @@ fn virtualise(
     // adapter looks the descriptor up (EBADF for a bad one); on an error
     // `nwritten` is left as it was, as preview1 hosts do.
     if let Some(import) = fd_write {
-        let mut f = Function::new([(3, ValType::I32)]); // 4: low word, 5: nwritten, 6: errno
+        // 4: the borrowed word's old value, 5: nwritten's, 6: the errno,
+        // 7: the borrowed word's address (nwritten - 4).
+        let mut f = Function::new([(4, ValType::I32)]);
         let word = MemArg {
             offset: 0,
             align: 2,
@@ -567,32 +569,29 @@ fn virtualise(
         f.instruction(&I::I32And);
         f.instruction(&I::If(BlockType::Empty));
         f.instruction(&I::LocalGet(3));
+        f.instruction(&I::I32Const(4));
+        f.instruction(&I::I32Sub);
+        f.instruction(&I::LocalSet(7));
+        f.instruction(&I::LocalGet(3));
         f.instruction(&I::I32Load(word));
         f.instruction(&I::LocalSet(5));
-        f.instruction(&I::LocalGet(3));
-        f.instruction(&I::I32Const(4));
-        f.instruction(&I::I32Sub);
+        f.instruction(&I::LocalGet(7));
         f.instruction(&I::I32Load(word));
         f.instruction(&I::LocalSet(4));
-        f.instruction(&I::LocalGet(3));
-        f.instruction(&I::I32Const(4));
-        f.instruction(&I::I32Sub);
+        // The empty buffer {pointer: nwritten, length: 0}.
+        f.instruction(&I::LocalGet(7));
         f.instruction(&I::LocalGet(3));
         f.instruction(&I::I32Store(word));
         f.instruction(&I::LocalGet(3));
         f.instruction(&I::I32Const(0));
         f.instruction(&I::I32Store(word));
         f.instruction(&I::LocalGet(0));
-        f.instruction(&I::LocalGet(3));
-        f.instruction(&I::I32Const(4));
-        f.instruction(&I::I32Sub);
+        f.instruction(&I::LocalGet(7));
         f.instruction(&I::I32Const(1));
         f.instruction(&I::LocalGet(3));
         f.instruction(&I::Call(import));
         f.instruction(&I::LocalSet(6));
-        f.instruction(&I::LocalGet(3));
-        f.instruction(&I::I32Const(4));
-        f.instruction(&I::I32Sub);
+        f.instruction(&I::LocalGet(7));
         f.instruction(&I::LocalGet(4));
         f.instruction(&I::I32Store(word));
         f.instruction(&I::LocalGet(6));

@@ -587,7 +587,9 @@ impl Server {
         permit: (OwnedSemaphorePermit, OwnedSemaphorePermit),
     ) -> Outcome {
         let started = Instant::now();
-        let described = format!("{} {}", request.method(), request.uri());
+        // For the line about a failure after the response began; formatted
+        // only then.
+        let (method, uri) = (request.method().clone(), request.uri().clone());
         let cut = Cut::default();
         let limits = self.app.limits().clone();
         let mut store = instance::new_store(self.proxy.engine(), &self.config, &limits, started)
@@ -638,7 +640,7 @@ impl Server {
                 tokio::spawn(async move {
                     if let Ok(Err(message)) = task.await {
                         eprintln!(
-                            "weft: request {described} failed after its response began: {message}; the response was cut short"
+                            "weft: request {method} {uri} failed after its response began: {message}; the response was cut short"
                         );
                     }
                 });
