@@ -18,9 +18,12 @@ macro_rules! out {
 
 mod cache;
 mod check;
+#[cfg(feature = "compiler")]
+pub mod container;
 #[cfg(not(feature = "compiler"))]
 mod handoff;
 mod hash;
+pub mod image;
 pub mod logging;
 pub mod options;
 mod run;
@@ -61,6 +64,8 @@ enum Command {
     /// Manage the compiled-artifact cache.
     #[command(subcommand)]
     Cache(cache::CacheCommand),
+    /// Write a package as an OCI image tarball for containerd and Kubernetes.
+    Image(image::ImageArgs),
 }
 
 /// Runs `weft` with its argv; returns the process exit code.
@@ -78,6 +83,7 @@ pub fn weft_main(args: Vec<OsString>) -> i32 {
         Command::Hash(args) => hash::hash(args),
         Command::Compile(args) => cache::compile(args),
         Command::Cache(command) => cache::cache(command),
+        Command::Image(args) => image::image(args),
     };
     finish(outcome)
 }

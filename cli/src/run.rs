@@ -128,7 +128,9 @@ pub(crate) fn run(args: RunArgs) -> Result<i32> {
         }
         (Entry::Run | Entry::Start | Entry::HttpHandler, _) => (Call::Run, app_args),
     };
-    execute(app, call, &argv, args.ready, args.json)
+    execute(app, call, &argv, args.ready, args.json, &|name| {
+        std::env::var_os(name)
+    })
 }
 
 /// `weft run list`: every named command in the stores.
@@ -186,16 +188,24 @@ pub(crate) fn weft_runtime(args: &[OsString]) -> Result<i32> {
             method.signature()
         )));
     }
-    execute(app, call, &[], true, false)
+    execute(app, call, &[], true, false, &|name| std::env::var_os(name))
 }
 
-/// Runs one process of `app` and turns its end into output and an exit code.
+/// Runs one process of `app` and turns its end into output and an exit code;
+/// the manifest's `from =` variables are read through `host_env`.
 /// The command ends with it, and so does weft's process: the app (its code,
 /// types and linker) is left for the operating system to reclaim at exit
 /// rather than taken apart piece by piece, which was about 5 % of a warm
 /// start of a small app.
-fn execute(app: App, call: Call, argv: &[String], print_ready: bool, json: bool) -> Result<i32> {
-    let config = app.wasi_config(argv, |name| std::env::var_os(name))?;
+pub(crate) fn execute(
+    app: App,
+    call: Call,
+    argv: &[String],
+    print_ready: bool,
+    json: bool,
+    host_env: &dyn Fn(&str) -> Option<OsString>,
+) -> Result<i32> {
+    let config = app.wasi_config(argv, host_env)?;
     // One process: a single-threaded runtime starts faster than a pool of
     // workers, and blocking host calls still go to Tokio's blocking threads.
     let runtime = tokio::runtime::Builder::new_current_thread()

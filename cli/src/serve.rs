@@ -9,7 +9,7 @@ use weft::app::LoadOptions;
 use weft::limits::{parse_bytes, parse_duration};
 use weft::package::Package;
 use weft::serve::{
-    ClientLimits, ClientTimeouts, DEFAULT_MAX_CONNECTIONS, MIN_MAX_HEADER_SIZE, Reuse,
+    ClientLimits, ClientTimeouts, DEFAULT_MAX_CONNECTIONS, Listen, MIN_MAX_HEADER_SIZE, Reuse,
     ServeOptions, serve as serve_app,
 };
 
@@ -18,7 +18,8 @@ use crate::options::{CacheArgs, LimitArgs, StoreArgs};
 
 #[derive(Args)]
 pub(crate) struct ServeArgs {
-    /// The address to listen on; port 0 picks a free port (the real one is printed).
+    /// The address to listen on; port 0 picks a free port (the real one is
+    /// printed). Ignored when systemd passes a socket (socket activation).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
     /// Requests handled at once; more wait for a slot.
@@ -84,24 +85,51 @@ pub(crate) struct ServeArgs {
 
 pub(crate) fn serve(args: ServeArgs) -> Result<i32> {
     let dir = args.store.resolve(&args.app)?;
-    let options = LoadOptions {
-        limits: args.limits.limits(),
-        method: None,
-        // The pool holds every instance that may be alive at once.
-        serve: Some(args.max_concurrent.max(args.max_instances) as usize),
-        pool: None,
-        cache: args.cache.cache(),
-        progress: crate::show_progress(),
-        one_process: false,
-    };
-    let app = load_app(Package::load(&dir)?, &options)?;
+    let app = load_app(Package::load(&dir)?, &args.load_options())?;
+    serve_loaded(app, &args, None)
+}
+
+impl ServeArgs {
+    /// How `weft serve` loads its app.
+    pub(crate) fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            limits: self.limits.limits(),
+            method: None,
+            // The pool holds every instance that may be alive at once.
+            serve: Some(self.max_concurrent.max(self.max_instances) as usize),
+            pool: None,
+            cache: self.cache.cache(),
+            progress: crate::show_progress(),
+            one_process: false,
+        }
+    }
+}
+
+/// Serves a loaded app as the flags say, until SIGINT or SIGTERM. `env` is
+/// the host environment for the manifest's `from =` variables (`None`:
+/// this process's).
+pub(crate) fn serve_loaded(
+    app: weft::app::App,
+    args: &ServeArgs,
+    env: Option<std::collections::BTreeMap<String, String>>,
+) -> Result<i32> {
     let print_ready = args.ready;
     let threads = match args.threads {
         Some(threads) => threads as usize,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
+    // Socket activation: systemd's socket, if it passed one, else --listen.
+    let listen = match weft::ready::listen_fds()? {
+        Some(socket) => {
+            tracing::info!(
+                "serving on the socket systemd passed (LISTEN_FDS); --listen is ignored"
+            );
+            Listen::Socket(std::sync::Arc::new(socket))
+        }
+        None => Listen::Address(args.listen),
+    };
     let serve_options = ServeOptions {
-        listen: args.listen,
+        listen,
         max_concurrent: args.max_concurrent as usize,
         max_instances: args.max_instances as usize,
         reuse: Reuse {
@@ -122,6 +150,7 @@ pub(crate) fn serve(args: ServeArgs) -> Result<i32> {
                 send: args.send_timeout,
             },
         },
+        env,
     };
     serve_app(app, serve_options, move |addr| {
         eprintln!("weft: listening on http://{addr}");

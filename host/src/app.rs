@@ -189,6 +189,24 @@ impl Start {
         }
     }
 
+    /// Compiles the package's wasm (a core module adapted first) once its
+    /// imports are checked against the grants; also returns those imports.
+    #[cfg(feature = "compiler")]
+    fn compile(&self, package: &Package, progress: bool) -> Result<(Component, Vec<Import>)> {
+        let wasm_path = package.wasm_path();
+        let bytes = match self.kind {
+            WasmKind::Component => Cow::Borrowed(&package.wasm[..]),
+            WasmKind::CoreModule => Cow::Owned(loader::adapt_core_module(
+                &package.wasm,
+                &wasm_path,
+                self.memory_pages(),
+            )?),
+        };
+        let imports = self.check(capabilities::imports_in(&bytes, &wasm_path)?, package)?;
+        let component = loader::compile(&self.engine, &bytes, &wasm_path, self.kind, progress)?;
+        Ok((component, imports))
+    }
+
     /// The app's imports without weft's own, each granted, or the error
     /// that names what is not.
     fn check(&self, mut imports: Vec<Import>, package: &Package) -> Result<Vec<Import>> {
@@ -205,26 +223,13 @@ impl App {
     #[cfg(feature = "compiler")]
     pub fn load(package: Package, options: &LoadOptions) -> Result<App> {
         let start = Start::new(&package, options)?;
-        let wasm_path = package.wasm_path();
-        // Compiling is the expensive step: refuse ungranted imports before it.
+        // Compiling is the expensive step: ungranted imports are refused
+        // before it.
         let mut checked = None;
         let mut compile = || -> Result<Component> {
-            let bytes = match start.kind {
-                WasmKind::Component => Cow::Borrowed(&package.wasm[..]),
-                WasmKind::CoreModule => Cow::Owned(loader::adapt_core_module(
-                    &package.wasm,
-                    &wasm_path,
-                    start.memory_pages(),
-                )?),
-            };
-            checked = Some(start.check(capabilities::imports_in(&bytes, &wasm_path)?, &package)?);
-            loader::compile(
-                &start.engine,
-                &bytes,
-                &wasm_path,
-                start.kind,
-                options.progress,
-            )
+            let (component, imports) = start.compile(&package, options.progress)?;
+            checked = Some(imports);
+            Ok(component)
         };
         let (component, compiled) = match &options.cache {
             Some(cache) => cache.load_or_compile(
@@ -237,6 +242,53 @@ impl App {
             None => (compile()?, Outcome::Compiled),
         };
         App::link(start, package, component, compiled, checked, options)
+    }
+
+    /// Compiles a package for loading later with [`App::load_precompiled`]
+    /// under the same options, as a host with its own store of compiled code
+    /// does (containerd keeps it as a content blob). An import its manifest
+    /// does not grant is refused here, before compiling. The bytes are native
+    /// code: keep them where only the host can write.
+    #[cfg(feature = "compiler")]
+    pub fn precompile(package: &Package, options: &LoadOptions) -> Result<Vec<u8>> {
+        let start = Start::new(package, options)?;
+        let (component, _) = start.compile(package, options.progress)?;
+        component.serialize().map_err(|err| {
+            Error::internal(format!(
+                "cannot serialize the compiled code of {}",
+                package.wasm_path().display()
+            ))
+            .caused_by_wasmtime(&err)
+        })
+    }
+
+    /// Loads a package with the code [`App::precompile`] made for it, under
+    /// the same options; the package's wasm has been checked against its
+    /// hash as always, and the code must be the one compiled from it.
+    /// Wasmtime checks that the code fits this engine (its version, settings
+    /// and CPU) and refuses it otherwise, with an error of kind
+    /// [`ErrorKind::Internal`]; compile again then.
+    ///
+    /// # Safety
+    ///
+    /// The bytes are mapped as native code and run: they must come from
+    /// [`App::precompile`], from storage nobody else could write, exactly
+    /// as Wasmtime's `Component::deserialize` requires.
+    pub unsafe fn load_precompiled(
+        package: Package,
+        code: &[u8],
+        options: &LoadOptions,
+    ) -> Result<App> {
+        let start = Start::new(&package, options)?;
+        // SAFETY: the caller vouches for the bytes, as documented.
+        let component = unsafe { Component::deserialize(&start.engine, code) }.map_err(|err| {
+            Error::internal(format!(
+                "the precompiled code for {} does not fit this weft's engine; compile it again",
+                package.wasm_path().display()
+            ))
+            .caused_by_wasmtime(&err)
+        })?;
+        App::link(start, package, component, Outcome::Hit, None, options)
     }
 
     /// Loads a package from the compiled-artifact cache only, never

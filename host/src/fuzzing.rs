@@ -243,7 +243,7 @@ fn server(id: &'static str) -> std::net::SocketAddr {
     };
     let app = App::load(package, &options).expect("loading the guest");
     let serve_options = crate::serve::ServeOptions {
-        listen: "127.0.0.1:0".parse().expect("an address"),
+        listen: crate::serve::Listen::Address("127.0.0.1:0".parse().expect("an address")),
         max_concurrent: 16,
         max_instances: 16,
         reuse: crate::serve::Reuse::default(),
@@ -259,6 +259,7 @@ fn server(id: &'static str) -> std::net::SocketAddr {
             },
             ..Default::default()
         },
+        env: None,
     };
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

@@ -34,6 +34,28 @@ impl Package {
         })
     }
 
+    /// A package whose manifest and wasm arrived as bytes (from an OCI
+    /// image's layers, say): the manifest text is parsed as if read from
+    /// `manifest_path`, the wasm is checked against its hash, and paths in
+    /// the manifest (mounts) are resolved against `dir`. Errors name
+    /// `manifest_path` and the manifest's `module` under `dir`.
+    pub fn from_bytes(
+        dir: &Path,
+        manifest_path: &Path,
+        manifest_text: &str,
+        wasm: Vec<u8>,
+    ) -> Result<Package> {
+        let manifest = Manifest::parse(manifest_text, manifest_path)
+            .map_err(|err| Error::package(err.to_string()))?;
+        verify_hash(&wasm, &manifest, &dir.join(&manifest.module), manifest_path)?;
+        Ok(Package {
+            dir: dir.to_path_buf(),
+            manifest_path: manifest_path.to_path_buf(),
+            manifest,
+            wasm,
+        })
+    }
+
     /// The wasm file's path.
     pub fn wasm_path(&self) -> PathBuf {
         self.dir.join(&self.manifest.module)

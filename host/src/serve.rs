@@ -64,7 +64,8 @@ use conn::{Activity, Capped, InFlight, Watched};
 /// How to serve.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
-    pub listen: SocketAddr,
+    /// Where to listen.
+    pub listen: Listen,
     /// Requests handled at once; more wait for a slot.
     pub max_concurrent: usize,
     /// Instances alive at once; past it, requests wait for an instance. A
@@ -78,6 +79,20 @@ pub struct ServeOptions {
     pub threads: usize,
     /// What each client may hold.
     pub client: ClientLimits,
+    /// The host environment that the manifest's `from =` variables are read
+    /// from; `None` reads this process's (a container host passes the
+    /// container's).
+    pub env: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// Where `weft serve` listens.
+#[derive(Debug, Clone)]
+pub enum Listen {
+    /// Bind this address (port 0 picks a free port).
+    Address(SocketAddr),
+    /// Serve on a socket that is already listening, such as the one systemd
+    /// passes by socket activation ([`crate::ready::listen_fds`]).
+    Socket(Arc<std::net::TcpListener>),
 }
 
 /// What each client may hold, whatever the app does: past these, its
@@ -171,9 +186,14 @@ struct Server {
     instances: Arc<Semaphore>,
 }
 
-/// Binds, calls `on_listening` with the bound address, and serves until
-/// SIGINT or SIGTERM; then finishes in-flight requests (bounded by the grace
-/// period) and returns. It blocks the calling thread.
+/// Binds (or takes the given socket), calls `on_listening` with the address,
+/// and serves until SIGINT or SIGTERM; then finishes in-flight requests
+/// (bounded by the grace period) and returns. It blocks the calling thread.
+///
+/// Under systemd (`$NOTIFY_SOCKET` set), it pings the watchdog with
+/// `WATCHDOG=1` at half of `$WATCHDOG_USEC` when that is set, and sends
+/// `STOPPING=1` when a signal stops it; `READY=1` is `on_listening`'s to
+/// send.
 ///
 /// Requests are served by [`ServeOptions::threads`] threads, each with its
 /// own single-threaded Tokio runtime: the first accepts connections and
@@ -195,7 +215,10 @@ pub fn serve(
             app.id()
         ))
     })?;
-    let config = app.wasi_config(&[], |name| std::env::var_os(name))?;
+    let config = match &options.env {
+        Some(env) => app.wasi_config(&[], |name| env.get(name).map(Into::into))?,
+        None => app.wasi_config(&[], |name| std::env::var_os(name))?,
+    };
     let max_instances = options.max_instances.max(1);
     // A 0.3 app's instances belong to the thread that made them, so each
     // thread has its share of `max_instances` (a shared cap would leave a
@@ -213,14 +236,27 @@ pub fn serve(
                 .map_err(|err| Error::internal("cannot start the async runtime").caused_by(&err))
         })
         .collect::<Result<Vec<_>>>()?;
-    let listener = runtimes[0]
-        .block_on(TcpListener::bind(options.listen))
-        .map_err(|err| {
-            Error::usage(format!(
-                "cannot listen on {}: {err}; choose another address with --listen (127.0.0.1:0 picks a free port)",
-                options.listen
-            ))
-        })?;
+    let listener = match &options.listen {
+        Listen::Address(address) => runtimes[0]
+            .block_on(TcpListener::bind(address))
+            .map_err(|err| {
+                Error::usage(format!(
+                    "cannot listen on {address}: {err}; choose another address with --listen (127.0.0.1:0 picks a free port)"
+                ))
+            })?,
+        Listen::Socket(socket) => {
+            let _context = runtimes[0].enter();
+            socket
+                .try_clone()
+                .and_then(|socket| {
+                    socket.set_nonblocking(true)?;
+                    TcpListener::from_std(socket)
+                })
+                .map_err(|err| {
+                    Error::internal("cannot serve on the socket weft was given").caused_by(&err)
+                })?
+        }
+    };
     let local = listener
         .local_addr()
         .map_err(|err| Error::internal("cannot read the listening address").caused_by(&err))?;
@@ -311,6 +347,19 @@ pub fn serve(
     let served = served(0, &stopped);
     let mut cut_off = first.block_on(async {
         tokio::pin!(stop);
+        // systemd's watchdog hears from the thread that accepts: if it
+        // stops, so do the pings.
+        let watchdog = crate::ready::watchdog_interval().map(|interval| {
+            tokio::spawn(async move {
+                let mut ticks = tokio::time::interval(interval);
+                loop {
+                    ticks.tick().await;
+                    if let Err(err) = crate::ready::notify("WATCHDOG=1") {
+                        tracing::warn!("cannot ping the watchdog at $NOTIFY_SOCKET: {err}");
+                    }
+                }
+            })
+        });
         let graceful = GracefulShutdown::new();
         let mut turn = 0usize;
         let signal = loop {
@@ -351,6 +400,12 @@ pub fn serve(
             }
         };
         eprintln!("weft: {signal}: no longer accepting connections; finishing requests in flight");
+        if let Err(err) = crate::ready::notify("STOPPING=1") {
+            tracing::warn!("cannot tell $NOTIFY_SOCKET that weft is stopping: {err}");
+        }
+        if let Some(watchdog) = watchdog {
+            watchdog.abort();
+        }
         drop(listener);
         // The other threads stop taking connections once theirs close.
         drop(hand_out);

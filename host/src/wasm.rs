@@ -56,14 +56,17 @@ pub(crate) fn for_each_top_level_payload<'a>(
     Ok(())
 }
 
-/// Whether a component exports `wasi:http/incoming-handler` (any 0.2
-/// version), read from its binary without compiling it.
+/// Whether a component exports an HTTP handler that `weft serve` serves:
+/// `wasi:http/incoming-handler` (any 0.2 version) or `wasi:http/handler`
+/// (any 0.3 version), read from its binary without compiling it.
 pub fn exports_http_handler(bytes: &[u8]) -> bool {
     let mut found = false;
     let _ = for_each_top_level_payload(bytes, |payload| {
         if let Payload::ComponentExportSection(exports) = payload {
             for export in exports {
-                found |= export?.name.name.starts_with("wasi:http/incoming-handler@");
+                let name = export?.name.name;
+                found |= name.starts_with("wasi:http/incoming-handler@")
+                    || name.starts_with("wasi:http/handler@");
             }
         }
         Ok(())

@@ -16,6 +16,8 @@ pub mod bench_all;
 pub mod bench_compile;
 pub mod bench_serve;
 pub mod bench_start;
+pub mod containerd;
+pub mod deploy;
 pub mod docs;
 pub mod fuzz;
 pub mod http_client;

@@ -60,6 +60,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
         }
         Some("test") => {
             xtask::ensure_wasm_targets()?;
+            xtask::containerd::ensure_shim_build_deps()?;
             // The benchmarks' smoke mode: each runs briefly, so they keep working.
             let status = xtask::cargo()
                 .current_dir(&root)
@@ -84,13 +85,33 @@ fn run(args: &[String]) -> Result<ExitCode> {
             // `xtask::build_weft`).
             eprintln!("xtask: building weft in release mode (weft-compiler, then the lean weft)");
             xtask::build_weft(&root, false)?;
+            // The shim's tests start a containerd of their own; one that
+            // cannot be had fails them with the reason.
+            if let Err(err) = xtask::containerd::ensure(&root) {
+                eprintln!("xtask: no containerd for the shim's tests: {err:#}");
+            }
             let status = xtask::cargo()
                 .current_dir(&root)
                 .args(["test", "--workspace", "--exclude", "weft-cli"])
                 .args(&args[1..])
                 .status()
                 .context("running cargo test")?;
-            Ok(if status.success() {
+            // The command line's own unit tests (the image format, the
+            // container's parts), with the compiler as the shim has it.
+            let cli = xtask::cargo()
+                .current_dir(&root)
+                .args([
+                    "test",
+                    "--package",
+                    "weft-cli",
+                    "--features",
+                    "compiler",
+                    "--lib",
+                ])
+                .args(&args[1..])
+                .status()
+                .context("running cargo test for weft-cli")?;
+            Ok(if status.success() && cli.success() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
