@@ -266,9 +266,9 @@ fn weft_images_run_as_containers_under_weft_s_rules() {
     );
     assert!(!args.stdout.contains("HOST_API_URL"), "{args:?}");
 
-    // A required variable the container does not set: weft's message.
+    // A required variable the container does not set: weft's message, exit 65.
     let missing = containerd.run(&[], &names["args-env"], "args-2", &[]);
-    assert_eq!(missing.code, Some(64), "{missing:?}");
+    assert_eq!(missing.code, Some(65), "{missing:?}");
     assert!(
         missing.stderr.contains("weft: error:") && missing.stderr.contains("HOST_API_URL"),
         "{missing:?}"

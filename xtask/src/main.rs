@@ -117,6 +117,11 @@ fn run(args: &[String]) -> Result<ExitCode> {
                 ExitCode::FAILURE
             })
         }
+        Some("containerd") => {
+            // What the shim's tests use: fetched on first use.
+            println!("{}", xtask::containerd::ensure(&root)?.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Some("bench") => {
             xtask::run_processes_bench(&root, None)?;
             Ok(ExitCode::SUCCESS)
