@@ -136,22 +136,11 @@ pub fn ensure_shim_build_deps() -> Result<()> {
         "xtask: installing what the containerd shim's build needs with apt-get: {}",
         SHIM_BUILD_PACKAGES.join(" ")
     );
-    let install = || {
-        Command::new("apt-get")
-            .args(["install", "-y", "-q", "--no-install-recommends"])
-            .args(SHIM_BUILD_PACKAGES)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !install() {
-        let _ = Command::new("apt-get").args(["update", "-q"]).status();
-        if !install() {
-            bail!(
-                "apt-get install {} failed; install them by hand",
-                SHIM_BUILD_PACKAGES.join(" ")
-            );
-        }
+    if !crate::apt_install(SHIM_BUILD_PACKAGES) {
+        bail!(
+            "apt-get install {} failed; install them by hand",
+            SHIM_BUILD_PACKAGES.join(" ")
+        );
     }
     if !shim_build_deps_present() {
         bail!("protoc or libseccomp is still missing after apt-get install");

@@ -303,6 +303,25 @@ pub fn is_set_by_cargo_for_xtask(key: &str) -> bool {
         )
 }
 
+/// Installs Debian packages with apt-get (non-interactive, without
+/// recommends), running `apt-get update` once and trying again if the first
+/// install fails. True when they are installed.
+pub fn apt_install(packages: &[&str]) -> bool {
+    let install = || {
+        Command::new("apt-get")
+            .args(["install", "-y", "-q", "--no-install-recommends"])
+            .args(packages)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if install() {
+        return true;
+    }
+    let _ = Command::new("apt-get").args(["update", "-q"]).status();
+    install()
+}
+
 /// Builds weft as it ships, in `target/release`: first `weft-compiler`
 /// (package `weft-compiler`, with the compiler), then `weft` and
 /// `weft-runtime` (package `weft-cli`, without it). They are separate cargo

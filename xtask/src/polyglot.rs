@@ -258,22 +258,11 @@ fn find_c() -> Result<Tool> {
         "xtask: installing the C toolchain with apt-get: {}",
         C_PACKAGES.join(" ")
     );
-    let install = || {
-        Command::new("apt-get")
-            .args(["install", "-y", "-q", "--no-install-recommends"])
-            .args(C_PACKAGES)
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    if !install() {
-        let _ = Command::new("apt-get").args(["update", "-q"]).status();
-        if !install() {
-            bail!(
-                "apt-get install {} failed; install them by hand",
-                C_PACKAGES.join(" ")
-            );
-        }
+    if !crate::apt_install(&C_PACKAGES) {
+        bail!(
+            "apt-get install {} failed; install them by hand",
+            C_PACKAGES.join(" ")
+        );
     }
     find_clang().context("clang or wasi-libc is still missing after apt-get install")
 }
