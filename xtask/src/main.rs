@@ -59,9 +59,17 @@ fn run(args: &[String]) -> Result<ExitCode> {
             Ok(ExitCode::from(status.code().unwrap_or(1) as u8))
         }
         Some("test") => {
+            // Each part says how long it took, so that CI's log shows where
+            // the time goes.
+            let mut part = Part::start("installing the wasm targets and the shim's build packages");
             xtask::ensure_wasm_targets()?;
             xtask::containerd::ensure_shim_build_deps()?;
-            // The benchmarks' smoke mode: each runs briefly, so they keep working.
+            // The benchmarks' smoke mode: each runs briefly, so they keep
+            // working. `--workspace` makes its dependencies' features those
+            // of the test run below (the shim's dependencies widen tokio's),
+            // so that the two share their builds instead of building
+            // wasmtime-wasi and the rest twice.
+            part.next("the benchmarks' smoke mode");
             let status = xtask::cargo()
                 .current_dir(&root)
                 .env("WEFT_BENCH_SMOKE", "1")
@@ -69,8 +77,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
                     "bench",
                     "--profile",
                     "dev",
-                    "--package",
-                    "weft",
+                    "--workspace",
                     "--bench",
                     "processes",
                 ])
@@ -83,35 +90,25 @@ fn run(args: &[String]) -> Result<ExitCode> {
             // target/release that the README's commands use too: `weft`
             // without the compiler, handing over to `weft-compiler` (see
             // `xtask::build_weft`).
-            eprintln!("xtask: building weft in release mode (weft-compiler, then the lean weft)");
+            part.next("building weft in release mode (weft-compiler, then the lean weft)");
             xtask::build_weft(&root, false)?;
             // The shim's tests start a containerd of their own; one that
             // cannot be had fails them with the reason.
+            part.next("fetching the shim tests' containerd");
             if let Err(err) = xtask::containerd::ensure(&root) {
                 eprintln!("xtask: no containerd for the shim's tests: {err:#}");
             }
+            // Every package's tests, weft-cli's unit tests among them (with
+            // the `compiler` feature, which the shim turns on).
+            part.next("cargo test --workspace");
             let status = xtask::cargo()
                 .current_dir(&root)
-                .args(["test", "--workspace", "--exclude", "weft-cli"])
+                .args(["test", "--workspace"])
                 .args(&args[1..])
                 .status()
                 .context("running cargo test")?;
-            // The command line's own unit tests (the image format, the
-            // container's parts), with the compiler as the shim has it.
-            let cli = xtask::cargo()
-                .current_dir(&root)
-                .args([
-                    "test",
-                    "--package",
-                    "weft-cli",
-                    "--features",
-                    "compiler",
-                    "--lib",
-                ])
-                .args(&args[1..])
-                .status()
-                .context("running cargo test for weft-cli")?;
-            Ok(if status.success() && cli.success() {
+            part.done();
+            Ok(if status.success() {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
@@ -215,5 +212,35 @@ fn number_arg<T: std::str::FromStr>(
             .parse()
             .map_err(|_| anyhow::anyhow!("{what} must be a whole number, got `{text}`")),
         None => Ok(default),
+    }
+}
+
+/// A part of a long command, timed: its start and its length go to stderr.
+struct Part {
+    name: String,
+    started: std::time::Instant,
+}
+
+impl Part {
+    fn start(name: &str) -> Part {
+        eprintln!("xtask: ---- {name}");
+        Part {
+            name: name.to_string(),
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// Ends this part and starts the next.
+    fn next(&mut self, name: &str) {
+        self.done();
+        *self = Part::start(name);
+    }
+
+    fn done(&self) {
+        eprintln!(
+            "xtask: ---- {} took {} s",
+            self.name,
+            self.started.elapsed().as_secs()
+        );
     }
 }
