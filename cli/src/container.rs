@@ -53,6 +53,9 @@ const PRECOMPILED_MAGIC: &[u8; 8] = b"WEFTOCI1";
 /// Where the image's package is, as far as paths in messages and mounts go.
 const PACKAGE_DIR: &str = "/";
 
+/// How messages name the manifest layer.
+const MANIFEST_NAME: &str = "the image's wapp.toml";
+
 /// The app's wasm, as the image holds it or as [`precompile`] left it.
 pub enum Code {
     Wasm(Vec<u8>),
@@ -116,39 +119,7 @@ pub fn run(source: Source, spec: Spec) -> i32 {
 
 fn run_app(source: Source, spec: Spec) -> Result<i32> {
     let env = environment(&spec.env);
-    let app = match source {
-        Source::Dir(dir) => {
-            let package = Package::load(&dir)?;
-            let options = load_options(&package);
-            App::load(package, &options)?
-        }
-        Source::Layers {
-            manifest,
-            code: Code::Wasm(wasm),
-        } => {
-            let package = package_from_layers(&manifest, wasm)?;
-            let options = load_options(&package);
-            App::load(package, &options)?
-        }
-        Source::Layers {
-            manifest,
-            code: Code::Precompiled(blob),
-        } => {
-            let (wasm, code) = split_precompiled(&blob)?;
-            let package = package_from_layers(&manifest, wasm.to_vec())?;
-            let options = load_options(&package);
-            // SAFETY: the blob is what `precompile` made; containerd keeps
-            // it in its content store, which only root can write.
-            match unsafe { App::load_precompiled(package.clone(), code, &options) } {
-                Ok(app) => app,
-                Err(err) if err.kind() == ErrorKind::Internal => {
-                    tracing::warn!("{err}; compiling the app instead");
-                    App::load(package, &options)?
-                }
-                Err(err) => return Err(err),
-            }
-        }
-    };
+    let app = load(source)?;
     if app.http_pre().is_some() {
         let listen = env
             .get("WEFT_LISTEN")
@@ -171,6 +142,40 @@ fn run_app(source: Source, spec: Spec) -> Result<i32> {
     crate::run::execute(app, call, &argv, false, false, &|name| {
         env.get(name).map(OsString::from)
     })
+}
+
+/// The container's app, loaded from its precompiled code when containerd
+/// holds it (its hash pin checked again all the same), else compiled.
+fn load(source: Source) -> Result<App> {
+    let (package, code) = match source {
+        Source::Dir(dir) => (Package::load(&dir)?, None),
+        Source::Layers {
+            manifest,
+            code: Code::Wasm(wasm),
+        } => (package_from_layers(&manifest, wasm)?, None),
+        Source::Layers {
+            manifest,
+            code: Code::Precompiled(blob),
+        } => {
+            let (wasm, code) = split_precompiled(&blob)?;
+            (
+                package_from_layers(&manifest, wasm.to_vec())?,
+                Some(code.to_vec()),
+            )
+        }
+    };
+    let options = load_options(&package);
+    if let Some(code) = code {
+        // SAFETY: the code is what `precompile` made; containerd keeps it
+        // in its content store, which only root can write.
+        match unsafe { App::load_precompiled(package.clone(), &code, &options) } {
+            Err(err) if err.kind() == ErrorKind::Internal => {
+                tracing::warn!("{err}; compiling the app instead");
+            }
+            loaded => return loaded,
+        }
+    }
+    App::load(package, &options)
 }
 
 /// How an app in a container is loaded: as `weft serve` loads it (with its
@@ -210,11 +215,11 @@ fn serve_args(listen: &str) -> Result<ServeArgs> {
 
 fn package_from_layers(manifest: &[u8], wasm: Vec<u8>) -> Result<Package> {
     let dir = Path::new(PACKAGE_DIR);
-    let manifest_path = dir.join("wapp.toml");
+    // Only messages show it: "… but the image's wapp.toml pins …".
+    let manifest_path = PathBuf::from(MANIFEST_NAME);
     let text = std::str::from_utf8(manifest).map_err(|_| {
         Error::package(format!(
-            "the image's {} layer ({MANIFEST_LAYER}) is not UTF-8 text; rebuild the image with `weft image`",
-            manifest_path.display()
+            "{MANIFEST_NAME} ({MANIFEST_LAYER}) is not UTF-8 text; rebuild the image with `weft image`"
         ))
     })?;
     Package::from_bytes(dir, &manifest_path, text, wasm)

@@ -79,8 +79,8 @@ pub(crate) fn image(args: ImageArgs) -> Result<i32> {
             package.manifest_path.display()
         ))
     })?;
-    let image = build(&package, &manifest_text, &name)?;
-    write_atomically(&args.output, &image.tarball)?;
+    let tarball = build(&package, &manifest_text, &name)?;
+    write_atomically(&args.output, &tarball)?;
     for mount in &manifest.wasi.mounts {
         if !mount.host.is_absolute() {
             eprintln!(
@@ -94,21 +94,50 @@ pub(crate) fn image(args: ImageArgs) -> Result<i32> {
     out!(
         "{}: {name} ({} bytes); import it with `ctr image import --all-platforms {}`",
         args.output.display(),
-        image.tarball.len(),
+        tarball.len(),
         args.output.display()
     );
     Ok(0)
 }
 
-/// An image, ready to write.
-pub(crate) struct Image {
-    pub tarball: Vec<u8>,
+/// What an image carries, as bytes: [`pack`] checks none of it.
+pub struct Contents<'a> {
+    /// The app's id and version, for the config's labels.
+    pub id: &'a str,
+    pub version: &'a str,
+    /// The wasm's file name, the config's entrypoint (`/` + it).
+    pub entrypoint: &'a str,
+    /// The wasm layer (a component or a core module).
+    pub wasm: &'a [u8],
+    /// The `wapp.toml` layer, as it is.
+    pub manifest: &'a [u8],
 }
 
-/// The OCI image layout of a package, as a tarball.
-pub(crate) fn build(package: &Package, manifest_text: &[u8], name: &str) -> Result<Image> {
-    let wasm_path = package.wasm_path();
-    let layer_type = match weft::wasm::kind_of(&package.wasm, &wasm_path)? {
+/// The OCI image layout of a package, as a tarball: the package's own
+/// wasm and `wapp.toml` (whose hash pin [`Package::load`] has checked).
+pub(crate) fn build(package: &Package, manifest_text: &[u8], name: &str) -> Result<Vec<u8>> {
+    let entrypoint = package.manifest.module.file_name().map_or_else(
+        || "app.wasm".into(),
+        |name| name.to_string_lossy().into_owned(),
+    );
+    // Refused here with the package's path, not the image's entrypoint.
+    weft::wasm::kind_of(&package.wasm, &package.wasm_path())?;
+    let contents = Contents {
+        id: package.manifest.id.as_str(),
+        version: &package.manifest.version,
+        entrypoint: &entrypoint,
+        wasm: &package.wasm,
+        manifest: manifest_text,
+    };
+    pack(&contents, name)
+}
+
+/// An image of `contents` named `name`, as an OCI image layout tarball.
+/// It checks neither the manifest nor the hash pin: `weft image` packs only
+/// a package that loads, and the shim checks both again as it runs an image
+/// (its tests pack tampered images with this).
+pub fn pack(contents: &Contents<'_>, name: &str) -> Result<Vec<u8>> {
+    let layer_type = match weft::wasm::kind_of(contents.wasm, Path::new(contents.entrypoint))? {
         WasmKind::Component => COMPONENT_LAYER,
         WasmKind::CoreModule => MODULE_LAYER,
     };
@@ -116,23 +145,16 @@ pub(crate) fn build(package: &Package, manifest_text: &[u8], name: &str) -> Resu
         Error::internal("cannot describe the OCI image").caused_by(&err)
     };
     let mut blobs = Blobs::default();
-    let wasm_layer = blobs.add(&package.wasm, layer_type)?;
-    let toml_layer = blobs.add(manifest_text, MANIFEST_LAYER)?;
+    let wasm_layer = blobs.add(contents.wasm, layer_type)?;
+    let toml_layer = blobs.add(contents.manifest, MANIFEST_LAYER)?;
 
-    let entrypoint = package.manifest.module.file_name().map_or_else(
-        || "app.wasm".into(),
-        |name| name.to_string_lossy().into_owned(),
-    );
     // The layers are not unpacked, so the rootfs has no diffs; a label that
     // names the layers keeps configs of different apps apart.
     let labels = HashMap::from([
-        (
-            "org.weft.app.id".to_string(),
-            package.manifest.id.as_str().to_string(),
-        ),
+        ("org.weft.app.id".to_string(), contents.id.to_string()),
         (
             "org.weft.app.version".to_string(),
-            package.manifest.version.clone(),
+            contents.version.to_string(),
         ),
         (
             "org.weft.app.layers".to_string(),
@@ -144,7 +166,7 @@ pub(crate) fn build(package: &Package, manifest_text: &[u8], name: &str) -> Resu
         .os(Os::Other(OS.to_string()))
         .config(
             ConfigBuilder::default()
-                .entrypoint(vec![format!("/{entrypoint}")])
+                .entrypoint(vec![format!("/{}", contents.entrypoint)])
                 .labels(labels)
                 .build()
                 .map_err(oci)?,
@@ -210,10 +232,8 @@ pub(crate) fn build(package: &Package, manifest_text: &[u8], name: &str) -> Resu
     for (digest, bytes) in &blobs.0 {
         append(&format!("blobs/sha256/{digest}"), bytes)?;
     }
-    let tarball = tar
-        .into_inner()
-        .map_err(|err| Error::internal("cannot write the image tarball").caused_by(&err))?;
-    Ok(Image { tarball })
+    tar.into_inner()
+        .map_err(|err| Error::internal("cannot write the image tarball").caused_by(&err))
 }
 
 /// The image's blobs by sha256, in the order they were added.
@@ -459,7 +479,7 @@ mod tests {
         let (package, text) = package();
         let name = "weft.local/org.example.hello:1.2.3_b4";
         let image = build(&package, &text, name).unwrap();
-        let files = entries(&image.tarball);
+        let files = entries(&image);
         let blob = |digest: &oci_spec::image::Digest| {
             let bytes = files[&format!("blobs/sha256/{}", digest.digest())].clone();
             assert_eq!(
@@ -513,8 +533,8 @@ mod tests {
 
         // The same package and name make the same bytes.
         for _ in 0..5 {
-            let again = build(&package, &text, name).unwrap().tarball;
-            assert!(again == image.tarball, "a second build made other bytes");
+            let again = build(&package, &text, name).unwrap();
+            assert!(again == image, "a second build made other bytes");
         }
     }
 
@@ -527,7 +547,7 @@ mod tests {
         );
         let dir = Path::new("/pkg");
         let package = Package::from_bytes(dir, &dir.join("wapp.toml"), &text, wasm).unwrap();
-        let files = entries(&build(&package, text.as_bytes(), "x/y:z").unwrap().tarball);
+        let files = entries(&build(&package, text.as_bytes(), "x/y:z").unwrap());
         let manifests: Vec<_> = files
             .values()
             .filter_map(|bytes| oci_spec::image::ImageManifest::from_reader(&bytes[..]).ok())

@@ -26,14 +26,6 @@ fn socket_activate() -> Command {
     command
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A notify socket in a fresh directory, as systemd's for `Type=notify`.
 struct NotifySocket {
     socket: UnixDatagram,
@@ -97,7 +89,7 @@ fn terminate(running: &Running) {
 #[test]
 fn weft_serves_on_the_socket_systemd_passes_and_tells_systemd_how_it_is() {
     let notify = NotifySocket::new();
-    let port = free_port();
+    let port = xtask::testing::free_port().unwrap();
     let weft = xtask::shipped_binary("weft");
     let mut command = socket_activate();
     command
@@ -213,7 +205,10 @@ fn connect_until_started(address: &str) {
 
 #[test]
 fn two_sockets_are_refused_with_what_to_change_in_the_unit() {
-    let (a, b) = (free_port(), free_port());
+    let (a, b) = (
+        xtask::testing::free_port().unwrap(),
+        xtask::testing::free_port().unwrap(),
+    );
     let flags = [
         format!("--listen=127.0.0.1:{a}"),
         format!("--listen=127.0.0.1:{b}"),

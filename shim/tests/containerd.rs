@@ -7,8 +7,9 @@
 //! - a guest's own exit code (3);
 //! - the container's arguments after the manifest's, and its environment
 //!   feeding the manifest's `from =` variables without leaking (`PATH`);
-//! - a missing required variable, and an ungranted import, each refused
-//!   with weft's one line and exit code;
+//! - a missing required variable, an ungranted import, a wasm that is not
+//!   the one the manifest pins, a manifest that does not parse and one that
+//!   is not text, each refused with weft's one line and exit code;
 //! - a `wasi:http` app answering over `--net-host` on `WEFT_LISTEN`, then
 //!   ended gracefully by `ctr task kill` (SIGTERM);
 //! - after the first run, the compiled app in containerd's content store,
@@ -192,12 +193,15 @@ fn image(dir: &Path, guest: &str) -> (PathBuf, String) {
     (tar, name)
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// The run's stderr holds one `weft: error:` line, and it says `says`.
+fn assert_one_error(run: &RunOutput, says: &str) {
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("weft: error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "not one weft: error: line: {run:?}");
+    assert!(errors[0].contains(says), "{says:?} not in {:?}", errors[0]);
 }
 
 #[test]
@@ -269,30 +273,76 @@ fn weft_images_run_as_containers_under_weft_s_rules() {
     // A required variable the container does not set: weft's message, exit 65.
     let missing = containerd.run(&[], &names["args-env"], "args-2", &[]);
     assert_eq!(missing.code, Some(65), "{missing:?}");
-    assert!(
-        missing.stderr.contains("weft: error:") && missing.stderr.contains("HOST_API_URL"),
-        "{missing:?}"
-    );
+    assert_one_error(&missing, "HOST_API_URL");
 
-    // An ungranted import: refused by name, exit 67.
+    // An ungranted import: refused by name, in the image's manifest, exit 67.
     let refused = containerd.run(&[], &names["fs-ungranted"], "refused-1", &[]);
     assert_eq!(refused.code, Some(67), "{refused:?}");
-    assert!(
-        refused.stderr.contains("weft: error:") && refused.stderr.contains("wasi:filesystem"),
-        "{refused:?}"
-    );
-    assert_eq!(
-        refused
-            .stderr
-            .lines()
-            .filter(|l| l.starts_with("weft: error:"))
-            .count(),
-        1,
-        "{refused:?}"
-    );
+    assert_one_error(&refused, "wasi:filesystem");
+    assert_one_error(&refused, "the image's wapp.toml");
+
+    // Images that `weft image` would not make, packed by hand: each fails
+    // as its container starts, with weft's one line and exit code (the
+    // shim's compiler refuses them first, and containerd runs the original
+    // layers, which weft refuses again).
+    let hello = weft::package::Package::load(&xtask::test_package(GUESTS, "hello")).unwrap();
+    let pinned = std::fs::read(&hello.manifest_path).unwrap();
+    // The hello wasm with a custom section appended: not the pinned bytes.
+    let mut tampered = hello.wasm.clone();
+    tampered.extend_from_slice(&[0, 9, 8]);
+    tampered.extend_from_slice(b"tampered");
+    for (what, wasm, manifest, code, says) in [
+        (
+            "tampered",
+            &tampered[..],
+            &pinned[..],
+            66,
+            "integrity check failed",
+        ),
+        (
+            "bad-manifest",
+            &hello.wasm[..],
+            &b"[package\nid = 1\n"[..],
+            65,
+            "invalid manifest the image's wapp.toml",
+        ),
+        (
+            "binary-manifest",
+            &hello.wasm[..],
+            &[0xff, 0xfe, 0][..],
+            65,
+            "is not UTF-8 text",
+        ),
+    ] {
+        let name = format!("weft.local/{what}:1.0.0");
+        let tarball = weft_cli::image::pack(
+            &weft_cli::image::Contents {
+                id: "org.weft.test.refused",
+                version: "1.0.0",
+                entrypoint: "app.wasm",
+                wasm,
+                manifest,
+            },
+            &name,
+        )
+        .unwrap();
+        let tar = containerd.dir.join(format!("{what}.tar"));
+        std::fs::write(&tar, tarball).unwrap();
+        let import = containerd.ctr(&["image", "import", "--all-platforms", tar.to_str().unwrap()]);
+        assert_eq!(import.code, Some(0), "{what}: {import:?}");
+        let run = containerd.run(&[], &name, what, &[]);
+        assert_eq!(
+            run.code,
+            Some(code),
+            "{what}: {run:?}\n{}",
+            containerd.log()
+        );
+        assert_one_error(&run, says);
+        assert!(run.stdout.is_empty(), "{what}: {run:?}");
+    }
 
     // A service over the host's network, then SIGTERM.
-    let port = free_port();
+    let port = xtask::testing::free_port().unwrap();
     let listen = format!("WEFT_LISTEN=127.0.0.1:{port}");
     let mut serving = containerd
         .ctr_command(&[

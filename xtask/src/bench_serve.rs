@@ -95,7 +95,7 @@ pub fn run(root: &Path, seconds: u64) -> Result<Vec<Row>> {
 
         let mut measured = Vec::new();
         for wasmtime in &references {
-            let port = free_port()?;
+            let port = crate::testing::free_port()?;
             let mut child = Command::new(&wasmtime.path)
                 .args(["serve", "-S", "cli", "--addr", &format!("127.0.0.1:{port}")])
                 .arg(package.join("app.wasm"))
@@ -178,12 +178,6 @@ fn stop(mut child: Child) {
 
 unsafe extern "C" {
     fn kill(pid: i32, signal: i32) -> i32;
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
 }
 
 fn wait_for_port(port: u16) -> Result<()> {

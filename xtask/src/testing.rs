@@ -178,3 +178,11 @@ pub fn run_bounded(mut command: Command, timeout: Duration) -> Result<RunOutput,
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
     })
 }
+
+/// A TCP port on 127.0.0.1 that was free a moment ago, for a server that
+/// must be told its port before it starts (one that cannot be given port 0).
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
