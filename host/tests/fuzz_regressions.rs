@@ -87,3 +87,46 @@ fn serve_request_inputs() {
         "seeds are missing"
     );
 }
+
+/// Every fuzz target is one of those replayed above, calls the function of
+/// `weft::fuzzing` of its name, and is declared in the fuzz crate.
+#[test]
+fn every_fuzz_target_is_replayed_here() {
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+    let mut found: Vec<String> = std::fs::read_dir(fuzz.join("fuzz_targets"))
+        .unwrap()
+        .map(|entry| {
+            let path = entry.unwrap().path();
+            path.file_stem().unwrap().to_string_lossy().into_owned()
+        })
+        .collect();
+    found.sort();
+    let mut replayed = xtask::fuzz::TARGETS.map(String::from).to_vec();
+    replayed.sort();
+    assert_eq!(
+        found, replayed,
+        "fuzz/fuzz_targets/ and xtask::fuzz::TARGETS differ"
+    );
+    let crate_manifest = std::fs::read_to_string(fuzz.join("Cargo.toml")).unwrap();
+    let this_file = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions.rs"),
+    )
+    .unwrap();
+    for target in xtask::fuzz::TARGETS {
+        let source =
+            std::fs::read_to_string(fuzz.join(format!("fuzz_targets/{target}.rs"))).unwrap();
+        let call = format!("weft::fuzzing::{target}(data)");
+        assert!(
+            source.contains(&call),
+            "fuzz target {target} does not call {call}"
+        );
+        assert!(
+            crate_manifest.contains(&format!("name = \"{target}\"")),
+            "fuzz/Cargo.toml declares no target {target}"
+        );
+        assert!(
+            this_file.contains(&format!("replay(\"{target}\", weft::fuzzing::{target})")),
+            "no test here replays {target}"
+        );
+    }
+}
