@@ -17,7 +17,8 @@
 //!   `from =` variables; the guest sees only the manifest's `env`;
 //! - a `wasi:http` app listens on `0.0.0.0:80`, or on `WEFT_LISTEN` from
 //!   the container's environment, with `weft serve`'s defaults, and stops
-//!   gracefully on SIGTERM;
+//!   gracefully on SIGTERM; `WEFT_METRICS=ADDR` serves its metrics as
+//!   `weft serve --metrics ADDR` does;
 //! - a failure is one line on stderr (the container's log) and its exit code.
 //!
 //! Compiling ahead ([`precompile`]) checks the hash pin and the grants
@@ -125,7 +126,7 @@ fn run_app(source: Source, spec: Spec) -> Result<i32> {
             .get("WEFT_LISTEN")
             .map_or(DEFAULT_LISTEN, String::as_str)
             .to_string();
-        let args = serve_args(&listen)?;
+        let args = serve_args(&listen, env.get("WEFT_METRICS").map(String::as_str))?;
         return crate::serve::serve_loaded(app, &args, Some(env));
     }
     let (call, argv) = match app.entry() {
@@ -183,7 +184,7 @@ fn load(source: Source) -> Result<App> {
 /// never from weft's own cache (containerd keeps the compiled code).
 fn load_options(package: &Package) -> LoadOptions {
     if weft::wasm::exports_http_handler(&package.wasm) {
-        let mut options = serve_args(DEFAULT_LISTEN)
+        let mut options = serve_args(DEFAULT_LISTEN, None)
             .map(|args| args.load_options())
             .unwrap_or_default();
         options.cache = None;
@@ -197,20 +198,32 @@ fn load_options(package: &Package) -> LoadOptions {
     }
 }
 
-/// `weft serve`'s flags at their defaults, listening on `listen`.
-fn serve_args(listen: &str) -> Result<ServeArgs> {
+/// `weft serve`'s flags at their defaults, listening on `listen`, and
+/// serving metrics on `metrics` if given.
+fn serve_args(listen: &str, metrics: Option<&str>) -> Result<ServeArgs> {
     #[derive(Parser)]
     struct Serve {
         #[command(flatten)]
         args: ServeArgs,
     }
-    Serve::try_parse_from(["serve", "--no-cache", "--listen", listen, PACKAGE_DIR])
+    let bad = |name: &str, value: &str| {
+        Error::usage(format!(
+            "{name}={value} is not an address to listen on; set it to one like 0.0.0.0:8080 in the container's environment"
+        ))
+    };
+    if let Some(metrics) = metrics
+        && metrics.parse::<std::net::SocketAddr>().is_err()
+    {
+        return Err(bad("WEFT_METRICS", metrics));
+    }
+    let mut argv = vec!["serve", "--no-cache", "--listen", listen];
+    if let Some(metrics) = metrics {
+        argv.extend(["--metrics", metrics]);
+    }
+    argv.push(PACKAGE_DIR);
+    Serve::try_parse_from(argv)
         .map(|serve| serve.args)
-        .map_err(|_| {
-            Error::usage(format!(
-                "WEFT_LISTEN={listen} is not an address to listen on; set it to one like 0.0.0.0:8080 in the container's environment"
-            ))
-        })
+        .map_err(|_| bad("WEFT_LISTEN", listen))
 }
 
 fn package_from_layers(manifest: &[u8], wasm: Vec<u8>) -> Result<Package> {
@@ -287,12 +300,17 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_weft_listen_is_one_sentence() {
-        let err = serve_args("not an address").err().unwrap();
+    fn a_bad_weft_listen_or_weft_metrics_is_one_sentence() {
+        let err = serve_args("not an address", None).err().unwrap();
         assert!(
             err.to_string().contains("WEFT_LISTEN=not an address"),
             "{err}"
         );
-        assert_eq!(serve_args("0.0.0.0:8080").unwrap().listen.port(), 8080);
+        let err = serve_args("0.0.0.0:8080", Some(":9090")).err().unwrap();
+        assert!(err.to_string().contains("WEFT_METRICS=:9090"), "{err}");
+        let args = serve_args("0.0.0.0:8080", Some("0.0.0.0:9090")).unwrap();
+        assert_eq!(args.listen.port(), 8080);
+        assert_eq!(args.metrics.map(|m| m.port()), Some(9090));
+        assert_eq!(serve_args("0.0.0.0:8080", None).unwrap().metrics, None);
     }
 }

@@ -68,6 +68,11 @@ pub(crate) struct ServeArgs {
     /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
     #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_grace: std::time::Duration,
+    /// Serve metrics in the Prometheus text format at http://ADDR/metrics:
+    /// requests by method and status, latency, bytes, instances, traps and
+    /// limit hits. Port 0 picks a free port (the real one is printed).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<std::net::SocketAddr>,
     /// Print the line READY on stdout once the server accepts connections.
     #[arg(long)]
     pub ready: bool,
@@ -151,6 +156,7 @@ pub(crate) fn serve_loaded(
             },
         },
         env,
+        metrics: args.metrics,
     };
     serve_app(app, serve_options, move |addr| {
         eprintln!("weft: listening on http://{addr}");

@@ -260,6 +260,8 @@ fn server(id: &'static str) -> std::net::SocketAddr {
             ..Default::default()
         },
         env: None,
+        // Counted, so that hostile requests go through the counting too.
+        metrics: Some("127.0.0.1:0".parse().expect("an address")),
     };
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

@@ -245,19 +245,27 @@ async fn execute(app: &App, spawn: Spawn, started: Instant) -> ExitEvent {
     event
 }
 
-/// One sentence (plus backtrace) on how a guest call ended early.
-pub(crate) fn describe_end(
+/// What ended a guest (a trap or a limit, for `weft serve`'s metrics; `None`
+/// for an exit), and one sentence on it.
+pub(crate) fn end_of(
     app: &App,
     store: &Store<InstanceState>,
     err: wasmtime::Error,
-) -> String {
-    match ended(store, err, app) {
+) -> (Option<crate::serve::Ending>, String) {
+    let event = ended(store, err, app);
+    let ending = match &event {
+        ExitEvent::Exited(_) => None,
+        ExitEvent::LimitHit(hit) => Some(crate::serve::Ending::of_hit(hit)),
+        _ => Some(crate::serve::Ending::Trap),
+    };
+    let text = match event {
         ExitEvent::Exited(code) => format!("app {} exited with status {code}", app.id()),
         event => event
             .into_error(app)
             .map(|error| error.to_string())
             .unwrap_or_else(|| format!("app {} ended", app.id())),
-    }
+    };
+    (ending, text)
 }
 
 /// Classifies the error that ended a guest: an exit, a limit, or a trap.

@@ -25,8 +25,10 @@
 //! reader may take, and the size of a request's head and body.
 
 mod conn;
+mod metrics;
 
 pub use conn::ClientTimeouts;
+pub(crate) use metrics::Ending;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -60,6 +62,7 @@ use crate::instance::{self, InstanceState, WasiConfig};
 use crate::limits::{LimitHit, Limits};
 use crate::{Error, Result};
 use conn::{Activity, Capped, InFlight, Watched};
+use metrics::Meter;
 
 /// How to serve.
 #[derive(Debug, Clone)]
@@ -83,6 +86,10 @@ pub struct ServeOptions {
     /// from; `None` reads this process's (a container host passes the
     /// container's).
     pub env: Option<std::collections::BTreeMap<String, String>>,
+    /// Where to serve the metrics in the Prometheus text format (`GET
+    /// /metrics`; port 0 picks a free port, printed on stderr); `None`
+    /// counts nothing.
+    pub metrics: Option<SocketAddr>,
 }
 
 /// Where `weft serve` listens.
@@ -177,9 +184,19 @@ enum Served {
     Reused(Arc<Reused>),
 }
 
+impl Served {
+    fn meter(&self) -> &Meter {
+        match self {
+            Served::Fresh(server) => &server.meter,
+            Served::Reused(server) => &server.meter,
+        }
+    }
+}
+
 /// WASI 0.2: a fresh instance per request.
 struct Server {
     app: App,
+    meter: Meter,
     proxy: ProxyPre<InstanceState>,
     config: WasiConfig,
     slots: Arc<Semaphore>,
@@ -260,6 +277,17 @@ pub fn serve(
     let local = listener
         .local_addr()
         .map_err(|err| Error::internal("cannot read the listening address").caused_by(&err))?;
+    let (meter, metrics) = match options.metrics {
+        Some(address) => {
+            let listener = runtimes[0].block_on(metrics::bind(address))?;
+            let bound = listener.local_addr().map_err(|err| {
+                Error::internal("cannot read the metrics' listening address").caused_by(&err)
+            })?;
+            eprintln!("weft: metrics on http://{bound}/metrics");
+            (Meter::new(), Some(listener))
+        }
+        None => (Meter::default(), None),
+    };
     let held = Held {
         timeouts: options.client.timeouts,
         max_header_size: options.client.max_header_size.max(MIN_MAX_HEADER_SIZE),
@@ -282,6 +310,7 @@ pub fn serve(
     let served = |thread: usize, stopped: &Arc<AtomicBool>| match &pre {
         HttpPre::P2(proxy) => Served::Fresh(Arc::new(Server {
             app: app.clone(),
+            meter: meter.clone(),
             proxy: proxy.clone(),
             config: config.clone(),
             slots: requests.clone(),
@@ -294,9 +323,11 @@ pub fn serve(
             let freed = Arc::new(Notify::new());
             Served::Reused(Arc::new(Reused {
                 app: app.clone(),
+                meter: meter.clone(),
                 requests: requests.clone(),
                 freed: freed.clone(),
                 handler: ProxyHandler::new(Instances {
+                    meter: meter.clone(),
                     limits: app.limits().clone(),
                     app: app.clone(),
                     service: service.clone(),
@@ -347,6 +378,9 @@ pub fn serve(
     let served = served(0, &stopped);
     let mut cut_off = first.block_on(async {
         tokio::pin!(stop);
+        if let Some(listener) = metrics {
+            tokio::spawn(meter.clone().serve(listener));
+        }
         // systemd's watchdog hears from the thread that accepts: if it
         // stops, so do the pings.
         let watchdog = crate::ready::watchdog_interval().map(|interval| {
@@ -506,19 +540,26 @@ fn serve_connection(
         tracing::debug!("cannot set TCP_NODELAY: {err}");
     }
     let activity = Activity::new();
+    let meter = served.meter().clone();
+    let open = meter.connection();
     let server = served.clone();
     let requests = activity.clone();
+    let counted = meter.clone();
     let service = hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
         let server = server.clone();
         let in_flight = requests.request();
         let activity = requests.clone();
+        let meter = counted.clone();
+        let started = Instant::now();
         async move {
             let cap = held.max_request_body;
+            let (method, uri) = (request.method().clone(), request.uri().clone());
             if declared_length(&request).is_some_and(|len| len > cap) {
-                return Ok(Tracked::new(Answer::plain(too_large(cap)), in_flight, None));
+                let answer = Answer::plain(too_large(cap));
+                meter.request(&method, answer.response.status(), started.elapsed());
+                return Ok(Tracked::new(answer, in_flight, None));
             }
             let over = Arc::new(AtomicBool::new(false));
-            let (method, uri) = (request.method().clone(), request.uri().clone());
             let request = request.map(|body| Capped::new(body, cap, over.clone(), activity));
             let outcome = match server {
                 Served::Fresh(server) => server.handle(request).await,
@@ -528,7 +569,9 @@ fn serve_connection(
             // out: whatever the app answered, or failed with, the answer
             // is 413 (the client's doing, not the app's).
             if over.load(Ordering::Relaxed) {
-                return Ok(Tracked::new(Answer::plain(too_large(cap)), in_flight, None));
+                let answer = Answer::plain(too_large(cap));
+                meter.request(&method, answer.response.status(), started.elapsed());
+                return Ok(Tracked::new(answer, in_flight, None));
             }
             let answer = match outcome {
                 Ok(answer) => answer,
@@ -537,6 +580,7 @@ fn serve_connection(
                     Answer::plain(plain(500, "internal server error\n"))
                 }
             };
+            meter.request(&method, answer.response.status(), started.elapsed());
             Ok::<_, Infallible>(Tracked::new(answer, in_flight, Some(over)))
         }
     });
@@ -551,12 +595,14 @@ fn serve_connection(
             TokioIo::new(Watched {
                 io: stream,
                 activity: activity.clone(),
+                meter,
             }),
             service,
         );
     let connection = graceful.watch(connection);
     tokio::spawn(async move {
         let _permit = permit;
+        let _open = open;
         tokio::select! {
             ended = connection => {
                 if let Err(err) = ended {
@@ -668,6 +714,7 @@ impl Server {
         let ended = cut.clone();
         let task = tokio::spawn(async move {
             let _slot = permit;
+            let alive = server.meter.instance();
             let work = async {
                 let proxy = server.proxy.instantiate_async(&mut store).await?;
                 proxy
@@ -676,8 +723,17 @@ impl Server {
                     .await
             };
             let outcome = match instance::under_timeout(&limits, started, work).await {
-                Ok(outcome) => outcome.map_err(|err| server.describe(&store, err)),
-                Err(hit) => Err(format!("app {} was stopped: {hit}", server.app.id())),
+                Ok(outcome) => outcome.map_err(|err| {
+                    let (ending, text) = crate::process::end_of(&server.app, &store, err);
+                    if let Some(ending) = ending {
+                        server.meter.ended(ending);
+                    }
+                    text
+                }),
+                Err(hit) => {
+                    server.meter.ended(Ending::of_hit(&hit));
+                    Err(format!("app {} was stopped: {hit}", server.app.id()))
+                }
             };
             // Before the store goes, and the response body's channel with
             // it: a body that ends now ends cut short, not complete.
@@ -685,6 +741,7 @@ impl Server {
                 ended.set();
             }
             drop(store);
+            drop(alive);
             outcome
         });
 
@@ -713,10 +770,6 @@ impl Server {
             },
         }
     }
-
-    fn describe(&self, store: &Store<InstanceState>, err: wasmtime::Error) -> String {
-        crate::process::describe_end(&self.app, store, err)
-    }
 }
 
 fn plain(status: u16, text: &'static str) -> hyper::Response<ResponseBody> {
@@ -736,6 +789,7 @@ fn plain(status: u16, text: &'static str) -> hyper::Response<ResponseBody> {
 /// WASI 0.3: instances reused, several requests at once in each.
 struct Reused {
     app: App,
+    meter: Meter,
     /// Requests in flight, until their response body has gone out.
     requests: Arc<Semaphore>,
     handler: ProxyHandler<Instances>,
@@ -935,6 +989,7 @@ impl hyper::body::Body for Tracked {
 /// instance can take a request.
 struct Instances {
     app: App,
+    meter: Meter,
     service: ServicePre<InstanceState>,
     config: WasiConfig,
     /// The app's limits; the timeout is per request, not per instance.
@@ -995,6 +1050,9 @@ impl HandlerState for Instances {
             },
             state: Worker {
                 app: self.app.clone(),
+                meter: self.meter.clone(),
+                _alive: self.meter.instance(),
+                taken: std::sync::atomic::AtomicUsize::new(0),
                 reuse: self.reuse,
                 timeout: self.limits.timeout,
                 fuel: self.limits.fuel,
@@ -1012,6 +1070,11 @@ impl HandlerState for Instances {
 /// when the instance is retired and this is dropped.
 struct Worker {
     app: App,
+    meter: Meter,
+    /// Counts this instance as alive while it is.
+    _alive: metrics::Alive,
+    /// Requests this instance has taken.
+    taken: std::sync::atomic::AtomicUsize,
     reuse: Reuse,
     timeout: Option<Duration>,
     fuel: Option<u64>,
@@ -1056,6 +1119,9 @@ impl WorkerState for Worker {
         cut: Cut,
         _group: TaskGroupId,
     ) -> Pin<Box<dyn Future<Output = ()> + Send + Sync + 'static>> {
+        if self.taken.fetch_add(1, Ordering::Relaxed) > 0 {
+            self.meter.reused();
+        }
         // If this instance ends badly, this request's response is cut off.
         if let Ok(mut held) = self.held.lock() {
             held.retain(|cut| Arc::strong_count(&cut.0) > 1);
@@ -1091,10 +1157,17 @@ impl WorkerState for Worker {
         }
         let id = self.app.id();
         let why = if self.timed_out.load(Ordering::Relaxed) {
-            let limit = self.timeout.unwrap_or_default();
-            format!("app {id} was stopped: {}", LimitHit::Timeout { limit })
+            let hit = LimitHit::Timeout {
+                limit: self.timeout.unwrap_or_default(),
+            };
+            self.meter.ended(Ending::of_hit(&hit));
+            format!("app {id} was stopped: {hit}")
         } else {
-            crate::process::describe_end(&self.app, &store, err)
+            let (ending, text) = crate::process::end_of(&self.app, &store, err);
+            if let Some(ending) = ending {
+                self.meter.ended(ending);
+            }
+            text
         };
         eprintln!(
             "weft: an instance of app {id} ended: {why}; the requests it held were answered with 500, or cut short if their response had begun"

@@ -10,8 +10,9 @@
 //! - a missing required variable, an ungranted import, a wasm that is not
 //!   the one the manifest pins, a manifest that does not parse and one that
 //!   is not text, each refused with weft's one line and exit code;
-//! - a `wasi:http` app answering over `--net-host` on `WEFT_LISTEN`, then
-//!   ended gracefully by `ctr task kill` (SIGTERM);
+//! - a `wasi:http` app answering over `--net-host` on `WEFT_LISTEN`, with
+//!   its metrics on `WEFT_METRICS`, then ended gracefully by `ctr task kill`
+//!   (SIGTERM);
 //! - after the first run, the compiled app in containerd's content store,
 //!   by its `runwasi.io/precompiled/weft/…` label, and a second run from it.
 //!
@@ -19,15 +20,12 @@
 //! 1.6.20 refuses wasm layers): `cargo xtask test` fetches Debian 13's
 //! (see `xtask::containerd`). Without either, the test fails and says why.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-use xtask::testing::{RunOutput, run_bounded};
+use xtask::containerd::Daemon;
+use xtask::testing::RunOutput;
 
 const NAMESPACE: &str = "weft-test";
-const RUNTIME: &str = "io.containerd.weft.v1";
 const GUESTS: &[&str] = &[
     "hello",
     "exit-code",
@@ -36,160 +34,52 @@ const GUESTS: &[&str] = &[
     "http-hello",
 ];
 
-struct Containerd {
-    child: Child,
-    dir: PathBuf,
-    address: PathBuf,
-    bin: PathBuf,
-}
+/// The tests' containerd (`xtask::containerd::Daemon`), under
+/// `target/containerd-test`, with the shim cargo built for this test; each
+/// call panics with the reason and containerd's log.
+struct Containerd(Daemon);
 
 impl Containerd {
     fn start() -> Containerd {
-        // SAFETY: a plain libc call.
-        if unsafe { libc::geteuid() } != 0 {
-            panic!(
-                "the containerd tests start containerd, which needs root; run them as root (CI does)"
-            );
-        }
         let root = xtask::workspace_root();
-        let bin = xtask::containerd::bin_dir(&root);
-        if !bin.join("containerd").is_file() {
-            panic!(
-                "no containerd in {}: run the tests with `cargo xtask test`, which fetches containerd 1.7 (Debian 12's 1.6.20 cannot run wasm layers), or set WEFT_CONTAINERD_DIR",
-                bin.display()
-            );
-        }
-        let dir = root.join("target/containerd-test");
-        cleanup(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let address = dir.join("containerd.sock");
-        let config = dir.join("config.toml");
-        std::fs::write(
-            &config,
-            format!(
-                "version = 2\nroot = {:?}\nstate = {:?}\ndisabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n[grpc]\n  address = {:?}\n",
-                dir.join("root"),
-                dir.join("state"),
-                address
-            ),
-        )
-        .unwrap();
-        // containerd finds the shim on its PATH, by the runtime's name.
         let shim = Path::new(env!("CARGO_BIN_EXE_containerd-shim-weft-v1"));
-        let path = format!(
-            "{}:{}:{}",
-            shim.parent().unwrap().display(),
-            bin.display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        let log = std::fs::File::create(dir.join("containerd.log")).unwrap();
-        let child = Command::new(bin.join("containerd"))
-            .arg("--config")
-            .arg(&config)
-            .env("PATH", path)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|err| {
-                panic!("cannot start {}: {err}", bin.join("containerd").display())
-            });
-        let containerd = Containerd {
-            child,
-            dir,
-            address,
-            bin,
-        };
-        let started = Instant::now();
-        loop {
-            let version = containerd.ctr(&["version"]);
-            if version.code == Some(0) {
-                break;
-            }
-            if started.elapsed() > Duration::from_secs(30) {
-                panic!(
-                    "containerd did not answer within 30 s: {version:?}\n--- containerd.log ---\n{}",
-                    containerd.log()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        containerd
+        Daemon::start(
+            &root,
+            &root.join("target/containerd-test"),
+            shim.parent().unwrap(),
+            NAMESPACE,
+        )
+        .map(Containerd)
+        .unwrap_or_else(|err| panic!("{err:#}"))
     }
 
-    fn ctr_command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(self.bin.join("ctr"));
-        command
-            .arg("--address")
-            .arg(&self.address)
-            .args(["--namespace", NAMESPACE])
-            .args(args)
-            .stdin(Stdio::null());
-        command
+    fn dir(&self) -> &Path {
+        &self.0.dir
     }
 
     fn ctr(&self, args: &[&str]) -> RunOutput {
-        run_bounded(self.ctr_command(args), Duration::from_secs(180))
-            .unwrap_or_else(|err| panic!("ctr {}: {err}\n{}", args.join(" "), self.log()))
+        self.0
+            .ctr(args)
+            .unwrap_or_else(|err| panic!("{err:#}\n{}", self.0.log()))
     }
 
-    /// `ctr run --rm --runtime io.containerd.weft.v1 [flags] IMAGE ID [ARGS]`.
     fn run(&self, flags: &[&str], image: &str, id: &str, args: &[&str]) -> RunOutput {
-        let mut all = vec!["run", "--rm", "--runtime", RUNTIME];
-        all.extend_from_slice(flags);
-        all.push(image);
-        all.push(id);
-        all.extend_from_slice(args);
-        self.ctr(&all)
+        self.0
+            .run(flags, image, id, args)
+            .unwrap_or_else(|err| panic!("{err:#}\n{}", self.0.log()))
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("containerd.log")).unwrap_or_default()
+        self.0.log()
     }
-}
-
-impl Drop for Containerd {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        cleanup(&self.dir);
-    }
-}
-
-/// Unmounts what a past containerd left mounted under `dir`, and removes it.
-fn cleanup(dir: &Path) {
-    if let Ok(mounts) = std::fs::read_to_string("/proc/self/mounts") {
-        let mut points: Vec<&str> = mounts
-            .lines()
-            .filter_map(|line| line.split(' ').nth(1))
-            .filter(|point| Path::new(point).starts_with(dir))
-            .collect();
-        points.sort_by_key(|point| std::cmp::Reverse(point.len()));
-        for point in points {
-            let _ = Command::new("umount").arg("-l").arg(point).status();
-        }
-    }
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// Packs a test guest with `weft image`; returns the tarball and the name.
 fn image(dir: &Path, guest: &str) -> (PathBuf, String) {
     let package = xtask::test_package(GUESTS, guest);
     let tar = dir.join(format!("{guest}.tar"));
-    let out = xtask::testing::Weft::new("weft")
-        .arg("image")
-        .arg(&package)
-        .arg("-o")
-        .arg(&tar)
-        .output();
-    assert_eq!(out.code, Some(0), "{out:?}");
-    let name = out
-        .stdout
-        .split(": ")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .unwrap_or_else(|| panic!("no image name in {out:?}"))
-        .to_string();
+    let name = xtask::containerd::pack_image(&xtask::shipped_binary("weft"), &package, &tar)
+        .unwrap_or_else(|err| panic!("{err:#}"));
     (tar, name)
 }
 
@@ -209,7 +99,7 @@ fn weft_images_run_as_containers_under_weft_s_rules() {
     let containerd = Containerd::start();
     let mut names = std::collections::BTreeMap::new();
     for guest in GUESTS {
-        let (tar, name) = image(&containerd.dir, guest);
+        let (tar, name) = image(containerd.dir(), guest);
         let import = containerd.ctr(&["image", "import", "--all-platforms", tar.to_str().unwrap()]);
         assert_eq!(import.code, Some(0), "{import:?}");
         names.insert(*guest, name);
@@ -326,7 +216,7 @@ fn weft_images_run_as_containers_under_weft_s_rules() {
             &name,
         )
         .unwrap();
-        let tar = containerd.dir.join(format!("{what}.tar"));
+        let tar = containerd.dir().join(format!("{what}.tar"));
         std::fs::write(&tar, tarball).unwrap();
         let import = containerd.ctr(&["image", "import", "--all-platforms", tar.to_str().unwrap()]);
         assert_eq!(import.code, Some(0), "{what}: {import:?}");
@@ -341,51 +231,20 @@ fn weft_images_run_as_containers_under_weft_s_rules() {
         assert!(run.stdout.is_empty(), "{what}: {run:?}");
     }
 
-    // A service over the host's network, then SIGTERM.
+    // A service over the host's network, with its metrics, then SIGTERM.
     let port = xtask::testing::free_port().unwrap();
-    let listen = format!("WEFT_LISTEN=127.0.0.1:{port}");
-    let mut serving = containerd
-        .ctr_command(&[
-            "run",
-            "--rm",
-            "--runtime",
-            RUNTIME,
-            "--net-host",
-            "--env",
-            &listen,
-            &names["http-hello"],
-            "web-1",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = serving.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("listening on http://") {
-                let _ = tx.send(());
-            }
-            text.push_str(&line);
-            text.push('\n');
-        }
-        text
-    });
-    if rx.recv_timeout(Duration::from_secs(120)).is_err() {
-        let _ = serving.kill();
-        panic!(
-            "the service never listened; stderr:\n{}\n{}",
-            reader.join().unwrap_or_default(),
-            containerd.log()
-        );
-    }
+    let metrics_port = xtask::testing::free_port().unwrap();
+    let metrics_env = format!("WEFT_METRICS=127.0.0.1:{metrics_port}");
+    let serving = containerd
+        .0
+        .serve(&names["http-hello"], "web-1", port, &[&metrics_env])
+        .unwrap_or_else(|err| panic!("{err:#}"));
     let response = xtask::http_client::request(&format!("127.0.0.1:{port}"), "GET", "/", b"");
-    let kill = containerd.ctr(&["task", "kill", "web-1"]);
-    assert_eq!(kill.code, Some(0), "{kill:?}");
-    let status = xtask::testing::wait_bounded(&mut serving, Duration::from_secs(60)).unwrap();
-    let stderr = reader.join().unwrap();
+    let metrics =
+        xtask::http_client::request(&format!("127.0.0.1:{metrics_port}"), "GET", "/metrics", b"");
+    let (status, stderr) = serving
+        .stop(&containerd.0)
+        .unwrap_or_else(|err| panic!("{err:#}\n{}", containerd.log()));
     let response = response.unwrap_or_else(|err| panic!("GET / failed: {err}; stderr:\n{stderr}"));
     assert_eq!(response.status, 200, "{response:?}");
     assert_eq!(response.body, b"Hello from weft serve!\n", "{response:?}");
@@ -394,4 +253,13 @@ fn weft_images_run_as_containers_under_weft_s_rules() {
         "{stderr}"
     );
     assert_eq!(status.code(), Some(0), "{stderr}");
+    let metrics =
+        metrics.unwrap_or_else(|err| panic!("GET /metrics failed: {err}; stderr:\n{stderr}"));
+    let metrics = String::from_utf8_lossy(&metrics.body);
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "weft_http_requests_total{method=\"GET\",status=\"200\"} 1"),
+        "{metrics}"
+    );
 }

@@ -154,7 +154,7 @@ fn print_row(label: &str, host: &str, figures: &Figures, weft: Option<&Figures>)
     );
 }
 
-fn listening_address(child: &mut Child) -> Result<String> {
+pub(crate) fn listening_address(child: &mut Child) -> Result<String> {
     let stderr = child.stderr.take().context("no stderr")?;
     let mut lines = BufReader::new(stderr).lines();
     while let Some(line) = lines.next().transpose()? {
@@ -168,7 +168,7 @@ fn listening_address(child: &mut Child) -> Result<String> {
     bail!("weft serve exited before listening")
 }
 
-fn stop(mut child: Child) {
+pub(crate) fn stop(mut child: Child) {
     // SAFETY: a plain FFI call with a pid this process owns.
     unsafe {
         kill(child.id() as i32, 15);
@@ -191,7 +191,7 @@ fn wait_for_port(port: u16) -> Result<()> {
 }
 
 /// Runs wrk and reads requests/s and the latency distribution.
-fn load(url: &str, seconds: u64) -> Result<Figures> {
+pub(crate) fn load(url: &str, seconds: u64) -> Result<Figures> {
     let out = Command::new("wrk")
         .args(["-t1", "-c32", &format!("-d{seconds}s"), "--latency", url])
         .output()

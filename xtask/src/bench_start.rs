@@ -207,7 +207,7 @@ pub fn run(root: &Path, runs: usize) -> Result<Vec<StartRow>> {
     Ok(rows)
 }
 
-fn time(command: &mut Command) -> Result<Duration> {
+pub(crate) fn time(command: &mut Command) -> Result<Duration> {
     // A backtrace setting in the caller's environment would make every
     // error path capture one; measure without.
     command
@@ -226,12 +226,12 @@ fn time(command: &mut Command) -> Result<Duration> {
     Ok(elapsed)
 }
 
-fn median(times: &mut [Duration]) -> Duration {
+pub(crate) fn median(times: &mut [Duration]) -> Duration {
     times.sort();
     times[times.len() / 2]
 }
 
-fn ms(duration: Duration) -> String {
+pub(crate) fn ms(duration: Duration) -> String {
     format!("{:.2} ms", duration.as_secs_f64() * 1e3)
 }
 

@@ -94,9 +94,13 @@ fn run(args: &[String]) -> Result<ExitCode> {
             xtask::build_weft(&root, false)?;
             // The shim's tests start a containerd of their own; one that
             // cannot be had fails them with the reason.
-            part.next("fetching the shim tests' containerd");
+            part.next("fetching the tests' containerd and promtool");
             if let Err(err) = xtask::containerd::ensure(&root) {
                 eprintln!("xtask: no containerd for the shim's tests: {err:#}");
+            }
+            // The metrics tests check `weft serve --metrics` with promtool.
+            if let Err(err) = xtask::debian::promtool(&root) {
+                eprintln!("xtask: no promtool for the metrics tests: {err:#}");
             }
             // Every package's tests, weft-cli's unit tests among them (with
             // the `compiler` feature, which the shim turns on).
@@ -132,6 +136,12 @@ fn run(args: &[String]) -> Result<ExitCode> {
             let runs = number_arg(args, 1, "RUNS", 40)?;
             let seconds = number_arg(args, 2, "SECONDS", 10)?;
             xtask::bench_all::run(&root, runs, seconds)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some("bench-shim") => {
+            let runs = number_arg(args, 1, "RUNS", 20)?;
+            let seconds = number_arg(args, 2, "SECONDS", 10)?;
+            xtask::bench_shim::run(&root, runs, seconds)?;
             Ok(ExitCode::SUCCESS)
         }
         Some("bench-start") => {
@@ -192,7 +202,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask example | test [CARGO TEST ARGS] | bench | bench-serve [SECONDS] | bench-compile [NAME]... | bench-start [RUNS] | bench-all [RUNS] [SECONDS] | docs [DOCUMENT]... | fuzz [SECONDS] [TARGET]... | install-wasmtime | guests [NAME]... | wat IN.wat OUT.wasm"
+                "usage: cargo xtask example | test [CARGO TEST ARGS] | bench | bench-serve [SECONDS] | bench-compile [NAME]... | bench-start [RUNS] | bench-all [RUNS] [SECONDS] | bench-shim [RUNS] [SECONDS] (root) | docs [DOCUMENT]... | fuzz [SECONDS] [TARGET]... | install-wasmtime | guests [NAME]... | wat IN.wat OUT.wasm"
             );
             Ok(ExitCode::from(64))
         }

@@ -202,6 +202,8 @@ impl Drop for InFlight {
 pub(super) struct Watched<T> {
     pub(super) io: T,
     pub(super) activity: Arc<Activity>,
+    /// Counts the bytes each way (`--metrics`).
+    pub(super) meter: super::Meter,
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
@@ -214,12 +216,20 @@ impl<T: AsyncRead + Unpin> AsyncRead for Watched<T> {
         let polled = Pin::new(&mut self.io).poll_read(cx, buf);
         if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
             self.activity.read_some();
+            self.meter.received(buf.filled().len() - before);
         }
         polled
     }
 }
 
 impl<T> Watched<T> {
+    fn wrote_bytes(&self, polled: Poll<io::Result<usize>>) -> Poll<io::Result<usize>> {
+        if let Poll::Ready(Ok(written)) = polled {
+            self.meter.sent(written);
+        }
+        self.wrote(polled)
+    }
+
     fn wrote<R>(&self, polled: Poll<io::Result<R>>) -> Poll<io::Result<R>> {
         match &polled {
             Poll::Pending => self.activity.mark(&self.activity.send_since),
@@ -236,7 +246,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.io).poll_write(cx, buf);
-        self.wrote(polled)
+        self.wrote_bytes(polled)
     }
 
     fn poll_write_vectored(
@@ -245,7 +255,7 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Watched<T> {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
-        self.wrote(polled)
+        self.wrote_bytes(polled)
     }
 
     fn is_write_vectored(&self) -> bool {
