@@ -245,18 +245,31 @@ async fn execute(app: &App, spawn: Spawn, started: Instant) -> ExitEvent {
     event
 }
 
+/// How a guest's instance ended badly, for counting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    Trap,
+    Limit(&'static str),
+}
+
+impl Ending {
+    pub(crate) fn of_hit(hit: &LimitHit) -> Ending {
+        Ending::Limit(hit.setting().0)
+    }
+}
+
 /// What ended a guest (a trap or a limit, for `weft serve`'s metrics; `None`
 /// for an exit), and one sentence on it.
 pub(crate) fn end_of(
     app: &App,
     store: &Store<InstanceState>,
     err: wasmtime::Error,
-) -> (Option<crate::serve::Ending>, String) {
+) -> (Option<Ending>, String) {
     let event = ended(store, err, app);
     let ending = match &event {
         ExitEvent::Exited(_) => None,
-        ExitEvent::LimitHit(hit) => Some(crate::serve::Ending::of_hit(hit)),
-        _ => Some(crate::serve::Ending::Trap),
+        ExitEvent::LimitHit(hit) => Some(Ending::of_hit(hit)),
+        _ => Some(Ending::Trap),
     };
     let text = match event {
         ExitEvent::Exited(code) => format!("app {} exited with status {code}", app.id()),

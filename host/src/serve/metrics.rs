@@ -31,20 +31,9 @@ use prometheus::{
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+#[cfg(test)]
 use crate::limits::LimitHit;
-
-/// How a guest's instance ended badly, for counting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Ending {
-    Trap,
-    Limit(&'static str),
-}
-
-impl Ending {
-    pub(crate) fn of_hit(hit: &LimitHit) -> Ending {
-        Ending::Limit(hit.setting().0)
-    }
-}
+pub(crate) use crate::process::Ending;
 
 struct Metrics {
     registry: Registry,
