@@ -54,7 +54,9 @@ pub fn ensure(root: &Path) -> Result<PathBuf> {
             "the containerd tests need containerd 1.7.7 or newer for x86_64 Linux; set WEFT_CONTAINERD_DIR to the directory of its binaries"
         );
     }
-    crate::debian::ensure(root, &PACKAGE, "usr/bin/containerd")?;
+    crate::debian::ensure(root, &PACKAGE, "usr/bin/containerd").context(
+        "set WEFT_CONTAINERD_DIR to the directory of a containerd 1.7.7 or newer instead",
+    )?;
     Ok(bin)
 }
 

@@ -42,7 +42,7 @@ pub fn ensure(root: &Path, package: &Package, present: &str) -> Result<PathBuf> 
     }
     if !cfg!(all(target_os = "linux", target_arch = "x86_64")) {
         bail!(
-            "{} is fetched for x86_64 Linux only; install it yourself",
+            "{} is fetched for x86_64 Linux only; install it yourself and put it on the PATH",
             package.what
         );
     }
