@@ -24,6 +24,7 @@
 //! a paused request body, an idle keep-alive connection and a paused
 //! reader may take, and the size of a request's head and body.
 
+mod ahead;
 mod conn;
 mod metrics;
 
@@ -859,7 +860,7 @@ impl Reused {
         self.freed.notify_waiters();
         match outcome {
             Ok(response) => Ok(Answer {
-                response,
+                response: ahead::read_ahead(response).await,
                 permit: Some(permit),
                 cut: Some(cut),
             }),
@@ -976,8 +977,15 @@ impl hyper::body::Body for Tracked {
         }
     }
 
+    /// Never while the connection is to be cut off: hyper then polls the
+    /// body once more and gets the error.
     fn is_end_stream(&self) -> bool {
         self.body.is_end_stream()
+            && !self.cut.as_ref().is_some_and(Cut::is_set)
+            && !self
+                .over
+                .as_ref()
+                .is_some_and(|over| over.load(Ordering::Relaxed))
     }
 
     fn size_hint(&self) -> hyper::body::SizeHint {
