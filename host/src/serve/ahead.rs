@@ -198,7 +198,7 @@ mod tests {
     fn a_body_not_ready_within_the_turns_is_not_waited_for() {
         runtime().block_on(async {
             let (sender, response) = channel_body();
-            let mut body = read_ahead(response).await.into_body();
+            let body = read_ahead(response).await.into_body();
             assert!(!body.is_end_stream());
             // What the app writes later still arrives, in order.
             sender.send(Bytes::from_static(b"late")).unwrap();
@@ -214,7 +214,7 @@ mod tests {
         runtime().block_on(async {
             let (sender, response) = channel_body();
             sender.send(Bytes::from_static(b"first ")).unwrap();
-            let mut body = read_ahead(response).await.into_body();
+            let body = read_ahead(response).await.into_body();
             assert_eq!(body.size_hint().lower(), 6);
             assert!(!body.is_end_stream());
             sender.send(Bytes::from_static(b"second")).unwrap();
