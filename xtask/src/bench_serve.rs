@@ -5,7 +5,17 @@
 //! answers (instances reused, several requests at once in each). The
 //! references are every `wasmtime` CLI found ([`crate::reference::all`]: the
 //! `cargo install` build and the official release binary); it prints
-//! requests/s and p50/p99 latency, and the ratios.
+//! requests/s, p50/p99 latency and the server's CPU time per request, and
+//! the ratios.
+//!
+//! `WEFT_BENCH_BASELINE=PATH` adds another `weft` binary (an earlier build,
+//! say) beside the one built here, measured in the same run, so that a
+//! change is measured against what it changes rather than across sittings.
+//!
+//! The CPU time per request (the server's user and system time, all its
+//! threads, over the requests wrk completed) is the steadier figure on a
+//! shared machine: requests/s moves with whatever else the machine runs, and
+//! the load generator takes its share of the same two cores.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -19,6 +29,11 @@ pub struct Figures {
     pub requests_per_second: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
+    /// Requests wrk completed.
+    pub requests: u64,
+    /// The server's CPU time per request, in microseconds, where it was
+    /// measured (a server that is a process of ours).
+    pub cpu_us: Option<f64>,
 }
 
 /// What is served and loaded.
@@ -63,6 +78,15 @@ pub fn run(root: &Path, seconds: u64) -> Result<Vec<Row>> {
     let built = crate::build_guests(root, &guests)?;
     let weft = crate::bench_compile::build_release_weft(root)?;
     let references = crate::reference::all(root);
+    let baseline = std::env::var_os("WEFT_BENCH_BASELINE").map(std::path::PathBuf::from);
+    if let Some(baseline) = &baseline
+        && !baseline.is_file()
+    {
+        bail!(
+            "WEFT_BENCH_BASELINE is {}, which is not a file; set it to a weft binary",
+            baseline.display()
+        );
+    }
     if references.is_empty() {
         println!("{}", crate::reference::find(root).err().unwrap_or_default());
     }
@@ -74,26 +98,15 @@ pub fn run(root: &Path, seconds: u64) -> Result<Vec<Row>> {
             .find(|g| g.name == subject.guest)
             .context("guest built")?
             .package;
-        let mut child = Command::new(&weft)
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--max-concurrent",
-                "256",
-            ])
-            .arg(package)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .context("starting weft serve")?;
-        let address = listening_address(&mut child)?;
-        let weft_figures = load(&format!("http://{address}{}", subject.path), seconds);
-        stop(child);
-        let weft_figures =
-            weft_figures.with_context(|| format!("weft serve, {}", subject.label))?;
+        let weft_figures = serve_weft(&weft, package, subject, seconds)
+            .with_context(|| format!("weft serve, {}", subject.label))?;
 
         let mut measured = Vec::new();
+        if let Some(baseline) = &baseline {
+            let figures = serve_weft(baseline, package, subject, seconds)
+                .with_context(|| format!("weft serve {}, {}", baseline.display(), subject.label))?;
+            measured.push((format!("(baseline {})", baseline.display()), figures));
+        }
         for wasmtime in &references {
             let port = crate::testing::free_port()?;
             let mut child = Command::new(&wasmtime.path)
@@ -104,7 +117,11 @@ pub fn run(root: &Path, seconds: u64) -> Result<Vec<Row>> {
                 .spawn()
                 .context("starting wasmtime serve")?;
             wait_for_port(port)?;
-            let figures = load(&format!("http://127.0.0.1:{port}{}", subject.path), seconds);
+            let figures = load_server(
+                &format!("http://127.0.0.1:{port}{}", subject.path),
+                seconds,
+                child.id(),
+            );
             let _ = child.kill();
             let _ = child.wait();
             let figures = figures.with_context(|| {
@@ -120,17 +137,19 @@ pub fn run(root: &Path, seconds: u64) -> Result<Vec<Row>> {
     }
 
     println!("serve benchmark: wrk -t1 -c32 for {seconds}s on loopback, 2 cores");
-    println!("| handler | host | requests/s | p50 | p99 | ratio requests/s | ratio p99 |");
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    println!(
+        "| handler | host | requests/s | p50 | p99 | CPU per request | ratio requests/s | ratio p99 | ratio CPU per request |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for row in &rows {
         print_row(row.label, "weft serve", &row.weft, None);
         for (version, figures) in &row.references {
-            print_row(
-                row.label,
-                &format!("wasmtime serve {version}"),
-                figures,
-                Some(&row.weft),
-            );
+            let host = if version.starts_with("(baseline") {
+                format!("weft serve {version}")
+            } else {
+                format!("wasmtime serve {version}")
+            };
+            print_row(row.label, &host, figures, Some(&row.weft));
         }
     }
     Ok(rows)
@@ -138,21 +157,87 @@ pub fn run(root: &Path, seconds: u64) -> Result<Vec<Row>> {
 
 /// A row; beside a reference, the ratios weft / that reference.
 fn print_row(label: &str, host: &str, figures: &Figures, weft: Option<&Figures>) {
-    let (throughput, p99) = match weft {
+    let cpu = |figures: &Figures| {
+        figures
+            .cpu_us
+            .map_or_else(|| "—".to_string(), |us| format!("{us:.1} µs"))
+    };
+    let (throughput, p99, per_request) = match weft {
         Some(weft) => (
             format!(
                 "{:.2}×",
                 weft.requests_per_second / figures.requests_per_second
             ),
             format!("{:.2}×", weft.p99_ms / figures.p99_ms),
+            match (weft.cpu_us, figures.cpu_us) {
+                (Some(ours), Some(theirs)) => format!("{:.2}×", ours / theirs),
+                _ => "—".to_string(),
+            },
         ),
-        None => (String::new(), String::new()),
+        None => (String::new(), String::new(), String::new()),
     };
     println!(
-        "| {label} | {host} | {:.0} | {:.2} ms | {:.2} ms | {throughput} | {p99} |",
-        figures.requests_per_second, figures.p50_ms, figures.p99_ms
+        "| {label} | {host} | {:.0} | {:.2} ms | {:.2} ms | {} | {throughput} | {p99} | {per_request} |",
+        figures.requests_per_second,
+        figures.p50_ms,
+        figures.p99_ms,
+        cpu(figures)
     );
 }
+
+/// `weft serve` of the package by this binary, under wrk.
+fn serve_weft(weft: &Path, package: &Path, subject: &Subject, seconds: u64) -> Result<Figures> {
+    let mut child = Command::new(weft)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--max-concurrent",
+            "256",
+        ])
+        .arg(package)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {} serve", weft.display()))?;
+    let address = listening_address(&mut child)?;
+    let figures = load_server(
+        &format!("http://{address}{}", subject.path),
+        seconds,
+        child.id(),
+    );
+    stop(child);
+    figures
+}
+
+/// [`load`], with the CPU time the server `pid` spent per request.
+fn load_server(url: &str, seconds: u64, pid: u32) -> Result<Figures> {
+    let before = cpu_time(pid);
+    let mut figures = load(url, seconds)?;
+    let after = cpu_time(pid);
+    figures.cpu_us = match (before, after, figures.requests) {
+        (Some(before), Some(after), requests) if requests > 0 => {
+            Some((after - before) * 1e6 / requests as f64)
+        }
+        _ => None,
+    };
+    Ok(figures)
+}
+
+/// The user and system time of a process, all its threads, in seconds
+/// (Linux's `/proc/PID/stat`; `None` elsewhere).
+fn cpu_time(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name, in parentheses, may hold spaces: count from after it.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf reads a constant of the system.
+    let per_second = unsafe { sysconf(SC_CLK_TCK) };
+    (per_second > 0).then(|| ticks as f64 / per_second as f64)
+}
+
+/// `_SC_CLK_TCK` on Linux.
+const SC_CLK_TCK: i32 = 2;
 
 pub(crate) fn listening_address(child: &mut Child) -> Result<String> {
     let stderr = child.stderr.take().context("no stderr")?;
@@ -178,6 +263,7 @@ pub(crate) fn stop(mut child: Child) {
 
 unsafe extern "C" {
     fn kill(pid: i32, signal: i32) -> i32;
+    fn sysconf(name: i32) -> std::ffi::c_long;
 }
 
 fn wait_for_port(port: u16) -> Result<()> {
@@ -211,10 +297,18 @@ pub(crate) fn load(url: &str, seconds: u64) -> Result<Figures> {
     if text.contains("Non-2xx") {
         bail!("some requests failed:\n{text}");
     }
+    // "  123456 requests in 20.00s, 17.5MB read"
+    let requests = text
+        .lines()
+        .find_map(|l| l.trim().split_once(" requests in "))
+        .and_then(|(n, _)| n.trim().parse().ok())
+        .unwrap_or(0);
     Ok(Figures {
         requests_per_second,
         p50_ms,
         p99_ms,
+        requests,
+        cpu_us: None,
     })
 }
 
