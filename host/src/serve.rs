@@ -19,7 +19,7 @@
 //!   timeout is per request; fuel is given per request to the instance that
 //!   takes it; memory is per instance.
 //!   A 0.3 response's head waits two scheduler turns for what its body has
-//!   ready, so that a short response leaves in one write ([`ahead`]).
+//!   ready, so that a short response leaves in one write (`serve/ahead.rs`).
 //!
 //! Clients are held to limits of their own, whatever the app does
 //! ([`ClientLimits`]): connections open at once, the time a request head,
