@@ -10,9 +10,9 @@
 //!
 //! [`read_ahead`] gives the app [`TURNS`] scheduler turns (it yields to the
 //! runtime, where the app's instance runs) and takes the frames its body
-//! has ready by then, up to [`MAX_AHEAD`] bytes. A body that is not ready by
-//! then is not waited for: a response that streams slowly still sends its
-//! head at once.
+//! has ready by then, up to [`MAX_AHEAD`] bytes and [`MAX_FRAMES`] frames.
+//! A body that is not ready by then is not waited for: a response that
+//! streams slowly still sends its head at once.
 
 use std::collections::VecDeque;
 use std::pin::Pin;
@@ -30,6 +30,10 @@ pub(super) const TURNS: usize = 2;
 /// The most body bytes taken ahead of the head.
 pub(super) const MAX_AHEAD: usize = 64 << 10;
 
+/// The most frames taken ahead of the head (empty ones count too: a body
+/// that is always ready with empty frames must not hold the head).
+pub(super) const MAX_FRAMES: usize = 64;
+
 type Polled = Result<Frame<Bytes>, wasmtime_wasi_http::Error>;
 
 /// The response, with the frames its body had ready within [`TURNS`]
@@ -42,7 +46,7 @@ pub(super) async fn read_ahead(
     let mut bytes = 0;
     let mut turns = 0;
     let ended = loop {
-        if bytes >= MAX_AHEAD {
+        if bytes >= MAX_AHEAD || taken.len() >= MAX_FRAMES {
             break false;
         }
         match std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut body).poll_frame(cx))).await {
@@ -239,6 +243,34 @@ mod tests {
             let all = body.collect().await.unwrap().to_bytes();
             assert_eq!(all.len(), 8 * (16 << 10));
         });
+    }
+
+    #[test]
+    fn a_body_always_ready_with_empty_frames_does_not_hold_the_head() {
+        runtime().block_on(async {
+            let response = hyper::Response::new(Endless(0).boxed_unsync());
+            let mut body = read_ahead(response).await.into_body();
+            assert!(!body.is_end_stream());
+            for _ in 0..MAX_FRAMES + 1 {
+                let frame = body.frame().await.unwrap().unwrap();
+                assert!(frame.into_data().unwrap().is_empty());
+            }
+        });
+    }
+
+    /// A body that always has an empty frame ready (and fails the test if
+    /// polled without end).
+    struct Endless(usize);
+
+    impl Body for Endless {
+        type Data = Bytes;
+        type Error = wasmtime_wasi_http::Error;
+
+        fn poll_frame(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Option<Polled>> {
+            self.0 += 1;
+            assert!(self.0 < 10_000, "read_ahead never stopped taking frames");
+            Poll::Ready(Some(Ok(Frame::data(Bytes::new()))))
+        }
     }
 
     #[test]
