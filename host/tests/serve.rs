@@ -661,6 +661,57 @@ fn a_client_that_stops_reading_is_cut_off() {
     assert_eq!(code, Some(0), "{stderr}");
 }
 
+/// A 0.3 response whose body is still going out when its instance traps
+/// (another request it held trapped) ends cut short: chunked, with no last
+/// chunk, and the connection closed, so that the client can tell it from a
+/// whole body.
+#[test]
+fn a_0_3_response_cut_off_by_its_instance_trapping_ends_short() {
+    let served = serve_app("p3-http", &["--max-instances", "1", "--threads", "1"]);
+    let mut streaming = TcpStream::connect(&served.address).unwrap();
+    // 256 MiB: the socket buffers fill, and the body waits for the reader.
+    http_client::send_head(&mut streaming, &served.address, "GET", "/big/262144", 0).unwrap();
+    let mut first = [0u8; 4096];
+    streaming.read_exact(&mut first).unwrap();
+    let head = String::from_utf8_lossy(&first).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("transfer-encoding: chunked"), "{head}");
+    // The only instance, which holds the streaming request, traps.
+    let trapped = http_client::request(&served.address, "GET", "/trap", b"").unwrap();
+    assert_eq!(trapped.status, 500);
+    streaming
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut rest = Vec::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        match streaming.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                rest.extend_from_slice(&buffer[..n]);
+                // Only the tail matters; keep memory bounded.
+                if rest.len() > 8 << 20 {
+                    rest.drain(..rest.len() - 16);
+                }
+            }
+        }
+    }
+    assert!(
+        !rest.ends_with(b"0\r\n\r\n"),
+        "the cut-off body ended with the last chunk, as if it were whole"
+    );
+    let (code, stderr) = served.stop();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("ended: app org.weft.guests.p3http trapped"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("cut short if their response had begun"),
+        "{stderr}"
+    );
+}
+
 /// A client that pauses a request body the app waits for is cut off at
 /// `--body-timeout`, and the server goes on.
 #[test]

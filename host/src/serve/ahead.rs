@@ -69,18 +69,25 @@ pub(super) async fn read_ahead(
     if taken.is_empty() && !ended {
         return hyper::Response::from_parts(parts, body);
     }
-    let rest = (!ended).then_some(body);
-    hyper::Response::from_parts(
-        parts,
-        http_body_util::BodyExt::boxed_unsync(Ahead { taken, rest }),
-    )
+    let body = Ahead {
+        taken,
+        rest: body,
+        ended,
+    };
+    hyper::Response::from_parts(parts, http_body_util::BodyExt::boxed_unsync(body))
 }
 
-/// A body whose first frames were taken ahead: those, then the rest (none
-/// if the body had ended).
+/// A body whose first frames were taken ahead: those, then the rest. The
+/// body is kept after its end, so that the size it reports stays its own:
+/// exact only if the app declared a `content-length` (hyper would send an
+/// exact size as one, and stop polling once that many bytes are out, which
+/// would make a response cut off by a trap look complete and drop
+/// trailers).
 struct Ahead {
     taken: VecDeque<Polled>,
-    rest: Option<ResponseBody>,
+    rest: ResponseBody,
+    /// The body had ended when it was read ahead.
+    ended: bool,
 }
 
 impl Body for Ahead {
@@ -91,16 +98,16 @@ impl Body for Ahead {
         if let Some(frame) = self.taken.pop_front() {
             return Poll::Ready(Some(frame));
         }
-        match self.rest.as_mut() {
-            Some(rest) => Pin::new(rest).poll_frame(cx),
-            None => Poll::Ready(None),
+        if self.ended {
+            return Poll::Ready(None);
         }
+        Pin::new(&mut self.rest).poll_frame(cx)
     }
 
     /// True once the frames taken are out and the body had ended: hyper
     /// then writes the last frame and the body's end together.
     fn is_end_stream(&self) -> bool {
-        self.taken.is_empty() && self.rest.as_ref().is_none_or(Body::is_end_stream)
+        self.taken.is_empty() && (self.ended || self.rest.is_end_stream())
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -110,15 +117,11 @@ impl Body for Ahead {
             .filter_map(|frame| frame.as_ref().ok()?.data_ref())
             .map(|data| data.len() as u64)
             .sum();
-        let rest = self
-            .rest
-            .as_ref()
-            .map(Body::size_hint)
-            .unwrap_or_else(|| SizeHint::with_exact(0));
+        let rest = self.rest.size_hint();
         let mut hint = SizeHint::new();
-        hint.set_lower(rest.lower() + taken);
+        hint.set_lower(rest.lower().saturating_add(taken));
         if let Some(upper) = rest.upper() {
-            hint.set_upper(upper + taken);
+            hint.set_upper(upper.saturating_add(taken));
         }
         hint
     }
@@ -190,6 +193,10 @@ mod tests {
             });
             let mut body = read_ahead(response).await.into_body();
             assert!(!body.is_end_stream());
+            // No length is made up: the app declared none, so the
+            // response stays chunked (an exact size would be sent as a
+            // content-length, and hyper would not poll past it).
+            assert_eq!(body.size_hint().exact(), None);
             let frame = body.frame().await.unwrap().unwrap();
             assert_eq!(frame.into_data().unwrap(), "hello\n");
             // hyper writes the end with the last frame.
@@ -270,6 +277,72 @@ mod tests {
             self.0 += 1;
             assert!(self.0 < 10_000, "read_ahead never stopped taking frames");
             Poll::Ready(Some(Ok(Frame::data(Bytes::new()))))
+        }
+    }
+
+    #[test]
+    fn trailers_taken_ahead_are_not_lost() {
+        runtime().block_on(async {
+            let mut trailers = hyper::HeaderMap::new();
+            trailers.insert("x-checksum", hyper::header::HeaderValue::from_static("1"));
+            let (sender, response) = fed(vec![
+                Ok(Frame::data(Bytes::from_static(b"body"))),
+                Ok(Frame::trailers(trailers)),
+            ]);
+            drop(sender);
+            let mut body = read_ahead(response).await.into_body();
+            assert_eq!(body.size_hint().exact(), None);
+            let data = body.frame().await.unwrap().unwrap();
+            assert_eq!(data.into_data().unwrap(), "body");
+            assert!(!body.is_end_stream());
+            let trailers = body.frame().await.unwrap().unwrap();
+            assert_eq!(trailers.trailers_ref().unwrap()["x-checksum"], "1");
+            assert!(body.is_end_stream());
+            assert!(body.frame().await.is_none());
+        });
+    }
+
+    #[test]
+    fn a_declared_length_stays_the_app_s() {
+        runtime().block_on(async {
+            let (sender, response) = fed(vec![Ok(Frame::data(Bytes::from_static(b"0123")))]);
+            drop(sender);
+            // The app declared 10 bytes and wrote 4: the size stays 10, so
+            // hyper sees the body end short and closes the connection
+            // instead of framing the next response inside this one.
+            let body = Declared {
+                inner: response.into_body(),
+                left: 10,
+            };
+            let body = read_ahead(hyper::Response::new(body.boxed_unsync()))
+                .await
+                .into_body();
+            assert_eq!(body.size_hint().exact(), Some(10));
+        });
+    }
+
+    /// A body that declares a length and counts it down as frames go.
+    struct Declared {
+        inner: ResponseBody,
+        left: u64,
+    }
+
+    impl Body for Declared {
+        type Data = Bytes;
+        type Error = wasmtime_wasi_http::Error;
+
+        fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Polled>> {
+            let polled = Pin::new(&mut self.inner).poll_frame(cx);
+            if let Poll::Ready(Some(Ok(frame))) = &polled
+                && let Some(data) = frame.data_ref()
+            {
+                self.left = self.left.saturating_sub(data.len() as u64);
+            }
+            polled
+        }
+
+        fn size_hint(&self) -> SizeHint {
+            SizeHint::with_exact(self.left)
         }
     }
 
