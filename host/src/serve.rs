@@ -948,6 +948,18 @@ impl Tracked {
             cut,
         })
     }
+
+    /// The request body went over its cap after the response head went out.
+    fn over_cap(&self) -> bool {
+        self.over
+            .as_ref()
+            .is_some_and(|over| over.load(Ordering::Relaxed))
+    }
+
+    /// The app that writes this body ended badly before it was whole.
+    fn app_ended(&self) -> bool {
+        self.cut.as_ref().is_some_and(Cut::is_set)
+    }
 }
 
 impl hyper::body::Body for Tracked {
@@ -958,11 +970,7 @@ impl hyper::body::Body for Tracked {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<std::result::Result<hyper::body::Frame<Bytes>, Self::Error>>> {
-        if self
-            .over
-            .as_ref()
-            .is_some_and(|over| over.load(Ordering::Relaxed))
-        {
+        if self.over_cap() {
             // An error in the body makes hyper close the connection.
             return Poll::Ready(Some(Err(wasmtime_wasi_http::Error::HttpRequestBodySize(
                 None,
@@ -970,7 +978,7 @@ impl hyper::body::Body for Tracked {
         }
         match Pin::new(&mut self.body).poll_frame(cx) {
             // The body "ended" because the app that wrote it did.
-            Poll::Ready(None) if self.cut.as_ref().is_some_and(Cut::is_set) => {
+            Poll::Ready(None) if self.app_ended() => {
                 Poll::Ready(Some(Err(wasmtime_wasi_http::Error::InternalError(Some(
                     "the app ended before its response body was complete".to_string(),
                 )))))
@@ -982,12 +990,7 @@ impl hyper::body::Body for Tracked {
     /// Never while the connection is to be cut off: hyper then polls the
     /// body once more and gets the error.
     fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-            && !self.cut.as_ref().is_some_and(Cut::is_set)
-            && !self
-                .over
-                .as_ref()
-                .is_some_and(|over| over.load(Ordering::Relaxed))
+        self.body.is_end_stream() && !self.app_ended() && !self.over_cap()
     }
 
     fn size_hint(&self) -> hyper::body::SizeHint {

@@ -61,12 +61,14 @@ pub const SUBJECTS: [Subject; 3] = [
     },
 ];
 
-/// One subject's figures: weft's, and each reference's (`wasmtime serve`
-/// and its version).
+/// One subject's figures: weft's, each reference's (`wasmtime serve` and
+/// its version), and the baseline weft's if one was given (never a
+/// reference: the targets are judged against `wasmtime serve` only).
 pub struct Row {
     pub label: &'static str,
     pub weft: Figures,
     pub references: Vec<(String, Figures)>,
+    pub baseline: Option<Figures>,
 }
 
 /// Prints the table and returns a row per subject.
@@ -101,12 +103,15 @@ pub fn run(root: &Path, seconds: u64) -> Result<Vec<Row>> {
         let weft_figures = serve_weft(&weft, package, subject, seconds)
             .with_context(|| format!("weft serve, {}", subject.label))?;
 
+        let baseline_figures = match &baseline {
+            Some(baseline) => Some(
+                serve_weft(baseline, package, subject, seconds).with_context(|| {
+                    format!("weft serve {}, {}", baseline.display(), subject.label)
+                })?,
+            ),
+            None => None,
+        };
         let mut measured = Vec::new();
-        if let Some(baseline) = &baseline {
-            let figures = serve_weft(baseline, package, subject, seconds)
-                .with_context(|| format!("weft serve {}, {}", baseline.display(), subject.label))?;
-            measured.push((format!("(baseline {})", baseline.display()), figures));
-        }
         for wasmtime in &references {
             let port = crate::testing::free_port()?;
             let mut child = Command::new(&wasmtime.path)
@@ -133,6 +138,7 @@ pub fn run(root: &Path, seconds: u64) -> Result<Vec<Row>> {
             label: subject.label,
             weft: weft_figures,
             references: measured,
+            baseline: baseline_figures,
         });
     }
 
@@ -143,12 +149,12 @@ pub fn run(root: &Path, seconds: u64) -> Result<Vec<Row>> {
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for row in &rows {
         print_row(row.label, "weft serve", &row.weft, None);
+        if let (Some(figures), Some(baseline)) = (&row.baseline, &baseline) {
+            let host = format!("weft serve (baseline {})", baseline.display());
+            print_row(row.label, &host, figures, Some(&row.weft));
+        }
         for (version, figures) in &row.references {
-            let host = if version.starts_with("(baseline") {
-                format!("weft serve {version}")
-            } else {
-                format!("wasmtime serve {version}")
-            };
+            let host = format!("wasmtime serve {version}");
             print_row(row.label, &host, figures, Some(&row.weft));
         }
     }
