@@ -23,7 +23,21 @@ const CASE_TIMEOUT: Duration = Duration::from_secs(120);
 fn main() {
     let args = Arguments::from_args();
     let root = xtask::workspace_root();
-    let (guests, skipped) = match xtask::build_guests_or_skip(&root, &[]) {
+    // With a name filter (`cargo xtask quick conformance hello::`), only the
+    // guests with a case that it selects are built and compiled.
+    let only = match guests_for_filter(&root, &args) {
+        Ok(only) => only,
+        Err(err) => {
+            eprintln!("conformance: cannot read the guests: {err:#}");
+            std::process::exit(1);
+        }
+    };
+    let built = match &only {
+        Some(names) if names.is_empty() => Ok((Vec::new(), Vec::new())),
+        Some(names) => xtask::build_guests_or_skip(&root, names),
+        None => xtask::build_guests_or_skip(&root, &[]),
+    };
+    let (guests, skipped) = match built {
         Ok(guests) => guests,
         Err(err) => {
             eprintln!("conformance: cannot build the guests: {err:#}");
@@ -65,6 +79,30 @@ fn main() {
         }
     }
     libtest_mimic::run(&args, trials).exit();
+}
+
+/// The guests that libtest's name filter selects a case of, or `None` (all
+/// of them) without a filter. Names are `guest::case`, matched as libtest
+/// matches them: a substring, or the whole name with `--exact`.
+fn guests_for_filter(root: &Path, args: &Arguments) -> anyhow::Result<Option<Vec<String>>> {
+    let Some(filter) = &args.filter else {
+        return Ok(None);
+    };
+    let mut names = Vec::new();
+    for (guest, _, spec) in xtask::discover(root)? {
+        let selected = spec.cases.iter().any(|case| {
+            let name = format!("{guest}::{}", case.name);
+            if args.exact {
+                &name == filter
+            } else {
+                name.contains(filter.as_str())
+            }
+        });
+        if selected {
+            names.push(guest);
+        }
+    }
+    Ok(Some(names))
 }
 
 /// Compiles every guest into the shared cache, one at a time, before the

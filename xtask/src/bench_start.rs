@@ -238,7 +238,7 @@ pub(crate) fn ms(duration: Duration) -> String {
 /// The hello guest's crate built for the host: a native binary.
 fn build_native_hello(root: &Path) -> Result<PathBuf> {
     let target_dir = root.join("target/guests-native");
-    let status = crate::cargo()
+    let status = crate::cargo_outside()
         .args(["build", "--release", "--quiet", "--package", "hello"])
         .arg("--manifest-path")
         .arg(root.join("guests/Cargo.toml"))

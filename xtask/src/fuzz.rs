@@ -160,7 +160,7 @@ fn ensure_cargo_fuzz(root: &Path) -> Result<PathBuf> {
         "installing cargo-fuzz {CARGO_FUZZ_VERSION} into {}",
         prefix.display()
     );
-    let status = crate::cargo()
+    let status = crate::cargo_outside()
         .args(["install", "--locked", "--quiet", "cargo-fuzz", "--version"])
         .arg(CARGO_FUZZ_VERSION)
         .arg("--root")

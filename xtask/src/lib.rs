@@ -290,6 +290,19 @@ pub fn cargo() -> Command {
     command
 }
 
+/// A `cargo` command for a build outside this workspace (the guests, a
+/// `cargo install`, the fuzz targets): [`cargo`] without the lint wrapper
+/// that CI sets for the workspace's own crates (`RUSTC_WORKSPACE_WRAPPER`
+/// and `CLIPPY_ARGS`, see docs/testing.md), which would hold another
+/// workspace's members, such as the guests, to weft's lints.
+pub fn cargo_outside() -> Command {
+    let mut command = cargo();
+    command
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CLIPPY_ARGS");
+    command
+}
+
 /// Whether a variable is one that `cargo run` sets for the program it runs
 /// (`CARGO_MANIFEST_DIR`, `CARGO_PKG_NAME`, …): xtask's, not the user's.
 /// Passed on to a build, they make it differ from the user's own `cargo
@@ -335,11 +348,24 @@ pub fn apt_install(packages: &[&str]) -> bool {
 /// `progress` shows cargo's own progress (a first build compiles Wasmtime,
 /// several minutes on two cores); the tests build quietly.
 pub fn build_weft(root: &Path, progress: bool) -> anyhow::Result<PathBuf> {
+    build_weft_with(root, progress, &[])
+}
+
+/// [`build_weft`], with these variables set for cargo (`cargo xtask quick`
+/// sets `CARGO_INCREMENTAL=1`).
+pub fn build_weft_with(
+    root: &Path,
+    progress: bool,
+    vars: &[(&str, &str)],
+) -> anyhow::Result<PathBuf> {
     for package in ["weft-compiler", "weft-cli"] {
         let mut command = cargo();
-        command
-            .current_dir(root)
-            .args(["build", "--release", "--package", package]);
+        command.current_dir(root).envs(vars.iter().copied()).args([
+            "build",
+            "--release",
+            "--package",
+            package,
+        ]);
         if !progress {
             command.arg("--quiet");
         }
@@ -351,6 +377,98 @@ pub fn build_weft(root: &Path, progress: bool) -> anyhow::Result<PathBuf> {
         }
     }
     Ok(root.join("target/release/weft"))
+}
+
+/// The one release build of `cargo xtask test`, in `target/release`:
+///
+/// 1. every package and target of the workspace (the tests, the benchmarks,
+///    the shim, `weft-compiler`), in one cargo invocation;
+/// 2. `weft-compiler` as the README builds it, which must find all of it
+///    fresh: its crates have the workspace's features because
+///    `compiler/Cargo.toml` aligns them, so Wasmtime and Cranelift are
+///    compiled once (a crate that cargo compiles again fails here, named);
+/// 3. the lean `weft` and `weft-runtime` ([`build_weft`]), last, so that
+///    `target/release/weft` is the one without the compiler (step 1 also
+///    links a `weft` with it), which is checked by its symbols.
+///
+/// Under CI, `RUSTC_WORKSPACE_WRAPPER=clippy-driver` makes steps 1 and 3 the
+/// two clippy configurations (docs/testing.md).
+pub fn build_for_tests(root: &Path) -> Result<()> {
+    let status = cargo()
+        .current_dir(root)
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "--workspace",
+            "--all-targets",
+        ])
+        .status()
+        .context("building the workspace")?;
+    if !status.success() {
+        bail!("building the workspace (cargo build --release --workspace --all-targets) failed");
+    }
+    let output = cargo()
+        .current_dir(root)
+        .args([
+            "build",
+            "--release",
+            "--package",
+            "weft-compiler",
+            "--message-format=json-render-diagnostics",
+        ])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("building weft-compiler")?;
+    if !output.status.success() {
+        bail!("building weft-compiler (release) failed");
+    }
+    let rebuilt = rebuilt_packages(&String::from_utf8_lossy(&output.stdout));
+    if !rebuilt.is_empty() {
+        bail!(
+            "`cargo build --release -p weft-compiler` compiled {} again after the workspace's build: the two builds gave them different features; add the features the workspace turns on to the alignment list in compiler/Cargo.toml (docs/testing.md says how to find them)",
+            rebuilt.join(", ")
+        );
+    }
+    let weft = build_weft(root, false)?;
+    for name in ["weft", "weft-runtime"] {
+        let path = weft.with_file_name(name);
+        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+        if contains(&bytes, b"cranelift_codegen") {
+            bail!(
+                "{} links Cranelift (a `cranelift_codegen` symbol): the lean build must not; check the features of package weft-cli",
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The packages of the artifacts that a `--message-format=json` build
+/// compiled instead of finding fresh, as `name@version` (or cargo's whole
+/// package id when it has another form).
+pub fn rebuilt_packages(messages: &str) -> Vec<String> {
+    let mut rebuilt: Vec<String> = messages
+        .lines()
+        .filter(|line| {
+            line.contains(r#""reason":"compiler-artifact""#) && line.contains(r#""fresh":false"#)
+        })
+        .filter_map(|line| {
+            let id = line.split(r#""package_id":""#).nth(1)?.split('"').next()?;
+            // `registry+https://…#name@1.2.3` or `path+file:///…/host#weft@0.1.0`
+            Some(id.rsplit('#').next().unwrap_or(id).to_string())
+        })
+        .collect();
+    rebuilt.sort();
+    rebuilt.dedup();
+    rebuilt
+}
+
+/// Whether `needle` occurs in `haystack`.
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }
 
 /// The command that builds what [`shipped_binary`] finds.
@@ -600,7 +718,7 @@ pub fn build_guests_or_skip(
     }
     let target_dir = root.join("target/guests");
     for (target, crates) in &by_target {
-        let mut cargo = cargo();
+        let mut cargo = cargo_outside();
         cargo
             .arg("build")
             .arg("--release")
@@ -849,6 +967,38 @@ pub fn run_processes_bench(root: &Path, report: Option<&Path>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rebuilt_packages_are_the_artifacts_not_found_fresh() {
+        let messages = concat!(
+            r#"{"reason":"compiler-artifact","package_id":"registry+https://github.com/rust-lang/crates.io-index#libc@0.2.191","fresh":false}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","package_id":"path+file:///w/host#weft@0.1.0","fresh":true}"#,
+            "\n",
+            r#"{"reason":"build-script-executed","package_id":"registry+https://x#log@0.4.35","fresh":false}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","package_id":"registry+https://x#libc@0.2.191","fresh":false}"#,
+            "\n",
+            r#"{"reason":"compiler-artifact","package_id":"path+file:///w/cli#weft-cli@0.1.0","fresh":false}"#,
+            "\n",
+            r#"{"reason":"build-finished","success":true}"#,
+        );
+        assert_eq!(
+            rebuilt_packages(messages),
+            ["libc@0.2.191", "weft-cli@0.1.0"]
+        );
+        assert!(rebuilt_packages(r#"{"reason":"build-finished","success":true}"#).is_empty());
+    }
+
+    #[test]
+    fn contains_finds_a_symbol_name_anywhere() {
+        assert!(contains(
+            b"..._ZN17cranelift_codegen3foo...",
+            b"cranelift_codegen"
+        ));
+        assert!(!contains(b"wasmtime_cranelift", b"cranelift_codegen"));
+        assert!(!contains(b"", b"cranelift_codegen"));
+    }
 
     #[test]
     fn two_guests_with_one_app_id_are_refused_by_name() {

@@ -3,7 +3,10 @@
 //!
 //! - `example`: builds weft and the hello guest, then runs it with `--ready`;
 //! - `test`: installs the wasm targets, runs the benchmarks briefly (smoke
-//!   mode) and runs every test (`cargo test --workspace`);
+//!   mode) and runs every test (`cargo test --release --workspace`), all on
+//!   one release build;
+//! - `quick TEST [FILTER]...`: rebuilds what changed and runs one test file
+//!   (`conformance`, `serve`, ...), or the tests of it that FILTER selects;
 //! - `bench`: runs the process benchmarks (release build) and prints their figures;
 //! - `bench-serve [SECONDS]`: `weft serve` under wrk, beside `wasmtime serve` when present;
 //! - `bench-compile [NAME]...`: each guest's size, first compile and cached start;
@@ -64,34 +67,12 @@ fn run(args: &[String]) -> Result<ExitCode> {
             let mut part = Part::start("installing the wasm targets and the shim's build packages");
             xtask::ensure_wasm_targets()?;
             xtask::containerd::ensure_shim_build_deps()?;
-            // The benchmarks' smoke mode: each runs briefly, so they keep
-            // working. `--workspace` makes its dependencies' features those
-            // of the test run below (the shim's dependencies widen tokio's),
-            // so that the two share their builds instead of building
-            // wasmtime-wasi and the rest twice.
-            part.next("the benchmarks' smoke mode");
-            let status = xtask::cargo()
-                .current_dir(&root)
-                .env("WEFT_BENCH_SMOKE", "1")
-                .args([
-                    "bench",
-                    "--profile",
-                    "dev",
-                    "--workspace",
-                    "--bench",
-                    "processes",
-                ])
-                .status()
-                .context("running the benchmarks' smoke mode")?;
-            if !status.success() {
-                bail!("the benchmarks' smoke mode failed");
-            }
-            // The tests run weft as it ships, the release build in
+            // One release build for everything (see `xtask::build_for_tests`):
+            // the tests run weft as it ships, the release build in
             // target/release that the README's commands use too: `weft`
-            // without the compiler, handing over to `weft-compiler` (see
-            // `xtask::build_weft`).
-            part.next("building weft in release mode (weft-compiler, then the lean weft)");
-            xtask::build_weft(&root, false)?;
+            // without the compiler, handing over to `weft-compiler`.
+            part.next("building weft, the shim and every test in release mode");
+            xtask::build_for_tests(&root)?;
             // The shim's tests start a containerd of their own; one that
             // cannot be had fails them with the reason.
             part.next("fetching the tests' containerd and promtool");
@@ -102,16 +83,79 @@ fn run(args: &[String]) -> Result<ExitCode> {
             if let Err(err) = xtask::debian::promtool(&root) {
                 eprintln!("xtask: no promtool for the metrics tests: {err:#}");
             }
-            // Every package's tests, weft-cli's unit tests among them (with
-            // the `compiler` feature, which the shim turns on).
-            part.next("cargo test --workspace");
+            // The benchmarks' smoke mode: each runs briefly, so they keep
+            // working. `--workspace` gives its dependencies the features of
+            // the build above, which it finds fresh.
+            part.next("the benchmarks' smoke mode");
             let status = xtask::cargo()
                 .current_dir(&root)
-                .args(["test", "--workspace"])
+                .env("WEFT_BENCH_SMOKE", "1")
+                .args([
+                    "bench",
+                    "--profile",
+                    "release",
+                    "--workspace",
+                    "--bench",
+                    "processes",
+                ])
+                .status()
+                .context("running the benchmarks' smoke mode")?;
+            if !status.success() {
+                bail!("the benchmarks' smoke mode failed");
+            }
+            // Every package's tests, weft-cli's unit tests among them (with
+            // the `compiler` feature, which the shim turns on).
+            part.next("cargo test --release --workspace");
+            let status = xtask::cargo()
+                .current_dir(&root)
+                .args(["test", "--release", "--workspace"])
                 .args(&args[1..])
                 .status()
                 .context("running cargo test")?;
             part.done();
+            Ok(if status.success() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Some("quick") => {
+            // The working loop: rebuild what changed, run one test file (one
+            // case of it with a name filter), on the release build that
+            // `cargo xtask test` left (docs/testing.md).
+            let Some(test) = args.get(1) else {
+                bail!(
+                    "usage: cargo xtask quick TEST [FILTER]... (TEST is a test file: conformance, serve, cache, ... ; FILTER selects its tests by name, as cargo test's does)"
+                );
+            };
+            // Incremental compilation for weft's own crates (cargo applies
+            // it to no dependency): a small change rebuilds in seconds
+            // instead of the minutes a release build of the host crate
+            // takes. The first quick run after `cargo xtask test` (which
+            // builds without it) compiles weft's crates once more.
+            let incremental = std::env::var("CARGO_INCREMENTAL").unwrap_or_else(|_| "1".into());
+            let vars = [("CARGO_INCREMENTAL", incremental.as_str())];
+            let started = std::time::Instant::now();
+            xtask::build_weft_with(&root, false, &vars)?;
+            let status = xtask::cargo()
+                .current_dir(&root)
+                .envs(vars)
+                .args([
+                    "test",
+                    "--release",
+                    "--quiet",
+                    "--workspace",
+                    "--test",
+                    test,
+                ])
+                .arg("--")
+                .args(&args[2..])
+                .status()
+                .context("running cargo test")?;
+            eprintln!(
+                "xtask: quick {test}: {} s, the rebuild included",
+                started.elapsed().as_secs()
+            );
             Ok(if status.success() {
                 ExitCode::SUCCESS
             } else {
@@ -202,7 +246,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
         }
         _ => {
             eprintln!(
-                "usage: cargo xtask example | test [CARGO TEST ARGS] | bench | bench-serve [SECONDS] | bench-compile [NAME]... | bench-start [RUNS] | bench-all [RUNS] [SECONDS] | bench-shim [RUNS] [SECONDS] (root) | docs [DOCUMENT]... | fuzz [SECONDS] [TARGET]... | install-wasmtime | guests [NAME]... | wat IN.wat OUT.wasm"
+                "usage: cargo xtask example | test [CARGO TEST ARGS] | quick TEST [FILTER]... | bench | bench-serve [SECONDS] | bench-compile [NAME]... | bench-start [RUNS] | bench-all [RUNS] [SECONDS] | bench-shim [RUNS] [SECONDS] (root) | docs [DOCUMENT]... | fuzz [SECONDS] [TARGET]... | install-wasmtime | guests [NAME]... | wat IN.wat OUT.wasm"
             );
             Ok(ExitCode::from(64))
         }

@@ -46,7 +46,7 @@ pub fn install(root: &Path) -> Result<PathBuf> {
         "xtask: cargo install wasmtime-cli@{WASMTIME_VERSION} --locked --root {} (a long release build)",
         dir.display()
     );
-    let status = crate::cargo()
+    let status = crate::cargo_outside()
         .args(["install", "--locked", "--root"])
         .arg(&dir)
         .arg(format!("wasmtime-cli@{WASMTIME_VERSION}"))
