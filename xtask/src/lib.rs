@@ -448,15 +448,23 @@ pub fn build_for_tests(root: &Path) -> Result<()> {
 /// compiled instead of finding fresh, as `name@version` (or cargo's whole
 /// package id when it has another form).
 pub fn rebuilt_packages(messages: &str) -> Vec<String> {
+    /// The fields of a cargo message that this reads.
+    #[derive(Deserialize)]
+    struct Message {
+        reason: String,
+        #[serde(default)]
+        package_id: String,
+        #[serde(default)]
+        fresh: bool,
+    }
     let mut rebuilt: Vec<String> = messages
         .lines()
-        .filter(|line| {
-            line.contains(r#""reason":"compiler-artifact""#) && line.contains(r#""fresh":false"#)
-        })
-        .filter_map(|line| {
-            let id = line.split(r#""package_id":""#).nth(1)?.split('"').next()?;
+        .filter_map(|line| serde_json::from_str::<Message>(line).ok())
+        .filter(|message| message.reason == "compiler-artifact" && !message.fresh)
+        .map(|message| {
             // `registry+https://…#name@1.2.3` or `path+file:///…/host#weft@0.1.0`
-            Some(id.rsplit('#').next().unwrap_or(id).to_string())
+            let id = &message.package_id;
+            id.rsplit('#').next().unwrap_or(id).to_string()
         })
         .collect();
     rebuilt.sort();

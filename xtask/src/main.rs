@@ -113,11 +113,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
                 .status()
                 .context("running cargo test")?;
             part.done();
-            Ok(if status.success() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            Ok(exit_code(status))
         }
         Some("quick") => {
             // The working loop: rebuild what changed, run one test file (one
@@ -156,11 +152,7 @@ fn run(args: &[String]) -> Result<ExitCode> {
                 "xtask: quick {test}: {} s, the rebuild included",
                 started.elapsed().as_secs()
             );
-            Ok(if status.success() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            Ok(exit_code(status))
         }
         Some("containerd") => {
             // What the shim's tests use: fetched on first use.
@@ -266,6 +258,15 @@ fn number_arg<T: std::str::FromStr>(
             .parse()
             .map_err(|_| anyhow::anyhow!("{what} must be a whole number, got `{text}`")),
         None => Ok(default),
+    }
+}
+
+/// Success or failure, as the cargo command this ran ended.
+fn exit_code(status: std::process::ExitStatus) -> ExitCode {
+    if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 
